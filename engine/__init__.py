@@ -1,0 +1,1 @@
+"""The question engine: selectors, SQL guard, read-only runner, answerers, grounding, eval."""

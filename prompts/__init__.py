@@ -1,0 +1,1 @@
+"""Prompt texts for the LLM backends, versioned with the code."""

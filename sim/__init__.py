@@ -1,0 +1,1 @@
+"""coview's own analytical roofline sweep model (`coview simulate`)."""

@@ -1,0 +1,87 @@
+"""Where the store lives and how it is opened.
+
+`--store FILE` wins, then `COVIEW_STORE`; with neither, coview uses a store built from the
+bundled sample data into the user's cache directory, rebuilt when the sample data changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import duckdb
+
+from coview.store.schema import SCHEMA_VERSION, create_schema
+
+ENV_STORE = "COVIEW_STORE"
+
+
+class StoreError(Exception):
+    """The store cannot be opened or is not a coview store; the message says what to do."""
+
+
+def cache_dir() -> Path:
+    """coview's cache directory (COVIEW_CACHE_DIR overrides, for tests and shared machines)."""
+    if env := os.environ.get("COVIEW_CACHE_DIR"):
+        return Path(env)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("coview"))
+
+
+def _sample_fingerprint() -> str:
+    from coview.sample_data import DEFAULT_SWEEP
+
+    h = hashlib.sha256(f"schema-v{SCHEMA_VERSION}".encode())
+    for path in sorted(DEFAULT_SWEEP.glob("*")):
+        if path.is_file():
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def sample_store_path() -> Path:
+    """The cached sample store, built from sample_data/ on first use or when it changed."""
+    from coview.sample_data import DEFAULT_SWEEP
+
+    target = cache_dir() / f"sample-{_sample_fingerprint()}.duckdb"
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    from coview.store.ingest import ingest
+
+    ingest([DEFAULT_SWEEP], tmp, fmt="native", progress=False)
+    os.replace(tmp, target)  # atomic: a crash mid-build never leaves a half store behind
+    for old in target.parent.glob("sample-*.duckdb"):
+        if old != target:
+            old.unlink(missing_ok=True)
+    return target
+
+
+def resolve_store(store: str | os.PathLike | None = None) -> Path:
+    """The store file to use: the argument, else COVIEW_STORE, else the sample store."""
+    if store:
+        return Path(store).expanduser()
+    if env := os.environ.get(ENV_STORE):
+        return Path(env).expanduser()
+    return sample_store_path()
+
+
+def connect(path: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """Open the store for coview's own (trusted) queries. LLM-written SQL uses engine.runner."""
+    path = Path(path)
+    if read_only and not path.exists():
+        raise StoreError(
+            f"No store at {path}. Create one with `coview ingest DATA --store {path}`, "
+            "or leave out --store to use the bundled sample data."
+        )
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.Error as exc:
+        raise StoreError(f"Cannot open store {path}: {exc}") from exc
+    if not read_only:
+        create_schema(con)
+    return con

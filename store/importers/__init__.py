@@ -1,0 +1,1 @@
+"""Importers that turn other simulators' output into schema v1 tables."""

@@ -1,0 +1,1 @@
+"""The Textual app. It calls the engine and store through their public API and never runs SQL itself."""
