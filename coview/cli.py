@@ -226,8 +226,10 @@ def eval_cmd(
     from coview.engine.eval import EvalError, run_eval_cli
 
     settings = _settings(backend, base_url, model)
+    # With neither --store nor COVIEW_STORE, the question file's own `store:` hint decides.
+    path = _store(store) if store or os.environ.get("COVIEW_STORE") else None
     try:
-        code = run_eval_cli(questions, _store(store), settings, as_json=as_json)
+        code = run_eval_cli(questions, path, settings, as_json=as_json)
     except EvalError as exc:
         raise fail(str(exc)) from exc
     raise typer.Exit(code)
