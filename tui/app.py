@@ -654,8 +654,9 @@ class CoviewApp(App):
             row = next((r for r in self.page.rows if r["config_id"] == cid), None)
             point = None
             if row and row.get("latency_s") and row.get("perf_per_tco"):
+                sid = next((k for k, v in self.sys_styles.items() if v.name == row["system"]), "")
                 point = Point(
-                    cid, "", row["latency_s"], row["perf_per_tco"], bool(row["is_pareto"])
+                    cid, sid, row["latency_s"], row["perf_per_tco"], bool(row["is_pareto"])
                 )
             self._pending_plot = (cid, point)
             # Repainting the plot on every j/k is wasteful: coalesce quick moves.
