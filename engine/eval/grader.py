@@ -195,6 +195,10 @@ def extract_numbers(text: str) -> list[ShownNumber]:
     return out
 
 
+# Dimensions whose numbers only count with a unit written after them.
+_UNIT_REQUIRED = ("s", "bytes", "bytes/s", "flop", "flop/s", "w", "j")
+
+
 def _candidates(n: ShownNumber, unit: str | None) -> list[tuple[float, float]]:
     """(value, half_ulp) readings of a shown number for an expected value in `unit`."""
     if n.dim == "percent":
@@ -208,6 +212,8 @@ def _candidates(n: ShownNumber, unit: str | None) -> list[tuple[float, float]]:
                 reads.append((1 / (1 - p), hp / (1 - p) ** 2))
             reads.append((1 / (1 + p), hp))
         return reads
+    if n.dim is None and unit in _UNIT_REQUIRED:
+        return []  # "8" next to "batch" is not 8 seconds: times and sizes need their unit
     if unit is None or n.dim is None or n.dim == unit:
         return [(n.value, n.half_ulp)]
     if unit == "ratio" and n.dim is None:
