@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pytest
+
 
 @dataclass
 class Reply:
@@ -51,7 +53,9 @@ class _FakeServer:
         self.httpd.daemon_threads = True
         self.httpd.block_on_close = False
         self.port = self.httpd.server_address[1]
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     # -- scripting ---------------------------------------------------------------------
     def push(self, *replies: Reply | str | dict) -> None:
@@ -382,3 +386,324 @@ def _insert(con, table: str, cols: list[str], rows: list[tuple]) -> None:
     con.register("_rows", pa.table(data))
     con.execute(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM _rows")
     con.unregister("_rows")
+
+
+# -- scenarios shared by tests/test_llm_gemini.py and tests/test_llm_openai.py --------------
+
+
+def selection(
+    sql: str | list[str] | None = None, answerable: bool = True, reason: str = ""
+) -> dict:
+    """What a selector model replies."""
+    sqls = [sql] if isinstance(sql, str) else list(sql or [])
+    return {"answerable": answerable, "reason": reason or "test selection", "sql": sqls}
+
+
+def answer(text: str, refused: bool = False) -> dict:
+    """What an answerer model replies."""
+    return {"refused": refused, "answer": text}
+
+
+def file_digest(path) -> str:
+    import hashlib
+    from pathlib import Path
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def query_one(store, sql: str) -> tuple:
+    """One row from the store, on a short-lived read-only connection."""
+    import duckdb
+
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        return con.execute(sql).fetchone()
+    finally:
+        con.close()
+
+
+BEST_SQL = (
+    "SELECT c.config_id, s.name AS system, c.batch_size, c.tp, c.latency_s, c.perf_per_tco "
+    "FROM configs c JOIN systems s ON s.system_id = c.system_id "
+    "WHERE s.name = 'xPU-A' AND c.phase = 'decode' AND c.fits_memory "
+    "ORDER BY c.perf_per_tco DESC LIMIT 1"
+)
+BEST_QUESTION = "Which decode config on xPU-A has the best perf per TCO?"
+
+
+class BackendScenarios:
+    """Pipeline tests run against a fake server with the real SDK client.
+
+    A subclass named Test... sets `backend` and implements `make_server` and `settings_for`;
+    pytest collects the inherited test_* methods for it.
+    """
+
+    backend = ""
+
+    # -- to implement --------------------------------------------------------------------
+    def make_server(self) -> _FakeServer:
+        raise NotImplementedError
+
+    def settings_for(self, server: _FakeServer, **overrides):
+        raise NotImplementedError
+
+    def cli_args(self, server: _FakeServer, tmp_path) -> tuple[list[str], dict[str, str]]:
+        """Extra `coview ask` arguments and environment that point the CLI at `server`."""
+        raise NotImplementedError
+
+    # -- fixtures ------------------------------------------------------------------------
+    @pytest.fixture(scope="class")
+    def store(self, tmp_path_factory):
+        return make_store(tmp_path_factory.mktemp("llm-store") / "store.duckdb")
+
+    @pytest.fixture
+    def server(self):
+        srv = self.make_server().start()
+        yield srv
+        srv.stop()
+
+    def pipeline(self, store, server, **overrides):
+        from coview.engine.pipeline import Pipeline
+
+        return Pipeline(
+            store, backend=self.backend, settings=self.settings_for(server, **overrides)
+        )
+
+    @staticmethod
+    def fast(settings, timeout_s: float = 5.0):
+        """Tiny backoff and timeout so the retry tests stay fast."""
+        settings.llm_timeout_s = timeout_s
+        settings.llm_attempts = 3
+        settings.llm_backoff_s = 0.001
+        settings.llm_backoff_max_s = 0.01
+        return settings
+
+    # -- scenarios -----------------------------------------------------------------------
+    def test_good_answer(self, store, server):
+        cid, ppt = query_one(store, BEST_SQL)[0], query_one(store, BEST_SQL)[5]
+        server.push(
+            selection(BEST_SQL, reason="best decode config on xPU-A by perf_per_tco"),
+            answer(f"Config {cid} has the best perf per TCO: {ppt:.4g} tokens/s per USD/hour."),
+        )
+        result = self.pipeline(store, server).ask(BEST_QUESTION)
+        assert result.status == "answered", result.answer
+        assert result.backend == self.backend
+        assert result.sql == [BEST_SQL]
+        assert result.rows and result.rows[0]["config_id"] == cid
+        assert result.grounding.ok and result.grounding.numbers
+        assert f"{ppt:.4g}" in result.answer
+        assert len(server.requests) == 2
+        select_prompt, answer_prompt = server.prompts()
+        # The selector saw the schema from the comments, the values present and the question.
+        assert "TABLE operators" in select_prompt and "roofline_time_s DOUBLE --" in select_prompt
+        assert "'xPU-B'" in select_prompt and "batch_size: 1, 8" in select_prompt
+        assert BEST_QUESTION in select_prompt
+        # The answerer saw the evidence between the markers, as data.
+        body = answer_prompt.split("\n<<<EVIDENCE\n", 1)[1].split("\nEVIDENCE>>>", 1)[0]
+        assert f"{ppt:.6g}" in body and str(cid) in body
+        assert "ML-systems performance expert" in answer_prompt
+
+    def test_hallucinated_column_fixed_on_retry(self, store, server):
+        bad = "SELECT config_id, latency_ms FROM configs ORDER BY latency_ms LIMIT 1"
+        cid, ppt = query_one(store, BEST_SQL)[0], query_one(store, BEST_SQL)[5]
+        server.push(
+            selection(bad),
+            selection(BEST_SQL),
+            answer(f"Config {cid} is best with {ppt:.4g} tokens/s per USD/hour."),
+        )
+        result = self.pipeline(store, server).ask(BEST_QUESTION)
+        assert result.status == "answered", result.answer
+        assert result.sql == [BEST_SQL]
+        assert len(server.requests) == 3
+        first, retry = server.prompts()[:2]
+        assert "REJECTED" not in first
+        assert "YOUR PREVIOUS ANSWER TO THIS QUESTION WAS REJECTED" in retry
+        assert f"Previous SQL: {bad}" in retry
+        error_line = next(x for x in retry.splitlines() if x.startswith("Error: "))
+        assert "latency_ms" in error_line  # the guard's or DuckDB's own words about it
+
+    def test_bad_sql_three_times_is_refused_with_the_error(self, store, server):
+        bad = "SELECT latency_ms FROM configs LIMIT 1"
+        server.push(selection(bad), selection(bad), selection(bad))
+        digest = file_digest(store)
+        result = self.pipeline(store, server).ask(BEST_QUESTION)
+        assert result.status == "refused"
+        assert "latency_ms" in result.answer
+        assert len(server.requests) == 3  # the first try and SQL_RETRIES more
+        assert file_digest(store) == digest
+
+    def test_malformed_json_is_asked_again(self, store, server):
+        cid, ppt = query_one(store, BEST_SQL)[0], query_one(store, BEST_SQL)[5]
+        server.push(
+            "Sure! The SQL is SELECT * FROM configs",  # not JSON at all
+            selection(BEST_SQL),
+            answer(f"Config {cid}: {ppt:.4g} tokens/s per USD/hour."),
+        )
+        result = self.pipeline(store, server).ask(BEST_QUESTION)
+        assert result.status == "answered", result.answer
+        retry = server.prompts()[1]
+        assert "Your previous reply could not be used" in retry and "not valid JSON" in retry
+
+    def test_malformed_json_twice_is_a_clear_error(self, store, server):
+        server.push('{"answerable": tru', '{"answerable": "maybe", "sql": []}')
+        digest = file_digest(store)
+        result = self.pipeline(store, server).ask(BEST_QUESTION)
+        assert result.status == "error"
+        assert "not the JSON asked for" in result.answer and "--backend offline" in result.answer
+        assert len(server.requests) == 2
+        assert file_digest(store) == digest
+
+    def test_json_in_fences_and_prose_is_accepted(self, store, server):
+        cid, ppt = query_one(store, BEST_SQL)[0], query_one(store, BEST_SQL)[5]
+        server.push(
+            "Here you go:\n```json\n" + json.dumps(selection(BEST_SQL)) + "\n```",
+            "Answer follows. " + json.dumps(answer(f"Config {cid}: {ppt:.4g}.")) + " Done.",
+        )
+        result = self.pipeline(store, server).ask(BEST_QUESTION)
+        assert result.status == "answered", result.answer
+        assert len(server.requests) == 2
+
+    def test_429_then_success(self, store, server):
+        cid, ppt = query_one(store, BEST_SQL)[0], query_one(store, BEST_SQL)[5]
+        server.error(429, retry_after="0")
+        server.push(selection(BEST_SQL), answer(f"Config {cid}: {ppt:.4g}."))
+        settings = self.fast(self.settings_for(server))
+        from coview.engine.pipeline import Pipeline
+
+        result = Pipeline(store, backend=self.backend, settings=settings).ask(BEST_QUESTION)
+        assert result.status == "answered", result.answer
+        assert len(server.requests) == 3
+        # The retried request is the same request.
+        assert server.requests[0].body == server.requests[1].body
+
+    def test_500_until_retries_run_out(self, store, server):
+        server.error(500, times=3)
+        settings = self.fast(self.settings_for(server))
+        digest = file_digest(store)
+        from coview.engine.pipeline import Pipeline
+
+        result = Pipeline(store, backend=self.backend, settings=settings).ask(BEST_QUESTION)
+        assert result.status == "error"
+        assert result.reason == "backend"
+        assert "answered 500 3 times" in result.answer
+        assert "try again later" in result.answer and "--backend offline" in result.answer
+        assert len(server.requests) == 3
+        assert file_digest(store) == digest
+
+    def test_cli_500s_exit_non_zero_and_store_unchanged(self, store, server, tmp_path):
+        from typer.testing import CliRunner
+
+        from coview.cli import app
+
+        server.error(500, times=3)
+        args, env = self.cli_args(server, tmp_path)
+        env = {
+            **env,
+            "COVIEW_LLM_BACKOFF_S": "0.001",
+            "COVIEW_LLM_BACKOFF_MAX_S": "0.01",
+            "COVIEW_LLM_ATTEMPTS": "3",
+        }
+        digest = file_digest(store)
+        res = CliRunner().invoke(
+            app,
+            [
+                "ask",
+                BEST_QUESTION,
+                "--json",
+                "--backend",
+                self.backend,
+                "--store",
+                str(store),
+                *args,
+            ],
+            env=env,
+        )
+        assert res.exit_code != 0, res.output
+        out = json.loads(res.stdout)
+        assert out["status"] == "error" and out["backend"] == self.backend
+        assert "500" in out["answer"] and "--backend offline" in out["answer"]
+        assert len(server.requests) == 3
+        assert file_digest(store) == digest
+
+    def test_timeout_is_a_clear_error(self, store, server):
+        for _ in range(3):
+            server.push(Reply(text=json.dumps(selection(BEST_SQL)), delay_s=30))
+        settings = self.fast(self.settings_for(server), timeout_s=0.2)
+        from coview.engine.pipeline import Pipeline
+
+        result = Pipeline(store, backend=self.backend, settings=settings).ask(BEST_QUESTION)
+        assert result.status == "error"
+        assert "did not answer within 0.2 s" in result.answer
+        assert "llm_timeout_s" in result.answer
+        assert len(server.requests) == 3
+
+    def test_not_answerable_is_refused_with_the_reason(self, store, server):
+        reason = "There is no system named B200; the systems present are xPU-A and xPU-B."
+        server.push(selection(None, answerable=False, reason=reason))
+        result = self.pipeline(store, server).ask("What is the decode latency on B200?")
+        assert result.status == "refused"
+        assert result.reason == reason
+        assert "B200" in result.answer
+        assert result.sql == [] and result.rows == []
+        assert len(server.requests) == 1
+
+    def test_answerer_refusal(self, store, server):
+        server.push(
+            selection(BEST_SQL),
+            answer("The rows hold no power figures, so I cannot say.", refused=True),
+        )
+        result = self.pipeline(store, server).ask("How much power does the best config draw?")
+        assert result.status == "refused"
+        assert "no power figures" in result.answer
+
+    def test_ungrounded_number_is_regenerated_with_the_failure_named(self, store, server):
+        cid, ppt = query_one(store, BEST_SQL)[0], query_one(store, BEST_SQL)[5]
+        server.push(
+            selection(BEST_SQL),
+            answer("The best perf per TCO is 987654.321 tokens/s per USD/hour."),
+            answer(f"Config {cid} has the best perf per TCO: {ppt:.4g} tokens/s per USD/hour."),
+        )
+        result = self.pipeline(store, server).ask(BEST_QUESTION)
+        assert result.status == "answered", result.answer
+        assert result.grounding.ok
+        assert "987654.321" not in result.answer
+        assert len(server.requests) == 3
+        regen = server.prompts()[2]
+        assert "FAILED THE GROUNDING CHECK" in regen
+        problem = next(x for x in regen.splitlines() if x.startswith("Problem: "))
+        assert "987654.321" in problem
+
+    def test_ungrounded_twice_is_shown_marked(self, store, server):
+        server.push(
+            selection(BEST_SQL),
+            answer("The best perf per TCO is 987654.321."),
+            answer("The best perf per TCO is 876543.219."),
+        )
+        result = self.pipeline(store, server).ask(BEST_QUESTION)
+        assert not result.grounding.ok
+        assert [n.text for n in result.grounding.unmatched] == ["876543.219"]
+        assert result.answer != "The best perf per TCO is 876543.219."  # marked, not bare
+        assert len(server.requests) == 3
+
+    def test_history_and_context_reach_the_selector(self, store, server):
+        from coview.engine.types import Context, Turn
+
+        cid = query_one(store, BEST_SQL)[0]
+        server.push(selection(None, answerable=False, reason="test stop"))
+        history = [
+            Turn(
+                "What is the decode latency of config 1 on xPU-A?",
+                "It is 12.3 ms.",
+                ["SELECT latency_s FROM configs WHERE config_id = 1 LIMIT 1"],
+            )
+        ]
+        self.pipeline(store, server).ask(
+            "and on xPU-B?", history=history, context=Context(config_id=cid)
+        )
+        (prompt,) = server.prompts()
+        assert "CONVERSATION SO FAR" in prompt
+        assert history[0].question in prompt and history[0].answer in prompt
+        assert "SQL: SELECT latency_s FROM configs WHERE config_id = 1 LIMIT 1" in prompt
+        assert f'"This config" means config_id = {cid}' in prompt
+        assert "system='xPU-A'" in prompt  # the selected config is described from the store
+        assert prompt.rstrip().endswith("QUESTION: and on xPU-B?")
