@@ -234,9 +234,10 @@ def simulate(spec_path: Path, out_dir: Path) -> str:
     n_configs = configs.num_rows
     n_fit = sum(1 for v in configs.column("fits_memory").to_pylist() if v)
     first = spec.config_id_base
+    n_sys = len(spec.systems)
     summary = (
         f"Simulated sweep {spec.sweep_id!r} ({spec.model.name}) with {SIMULATOR} "
-        f"v{MODEL_VERSION}: {len(spec.systems)} systems, {n_configs} configs "
+        f"v{MODEL_VERSION}: {n_sys} system{'s' if n_sys != 1 else ''}, {n_configs} configs "
         f"({n_fit} fit in memory), {tables['operators'].num_rows} operator rows, "
         f"config ids {first}..{first + n_configs - 1}. Wrote sweeps, systems, models, "
         f"configs and operators .parquet to {out_dir}."
