@@ -1,0 +1,301 @@
+"""The offline backend: a deterministic selector and answerer, no model involved.
+
+question -> parser.Intent (entities and metrics read from the store) -> sqlgen SQL -> the
+pipeline's guard and read-only runner -> answerer templates. Anything the parser cannot map
+completely is refused with the reason and questions the data can answer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from coview.engine.offline import sqlgen
+from coview.engine.offline.answerer import OfflineAnswerer
+from coview.engine.offline.lexicon import Lexicon, load_lexicon
+from coview.engine.offline.parser import Intent, Unanswerable, parse
+from coview.engine.types import Context, Selection, Turn
+
+__all__ = ["OfflineAnswerer", "OfflineSelector", "make_offline_backend"]
+
+_FOLLOWUP_STARTS = (
+    "and",
+    "what about",
+    "how about",
+    "same",
+    "now",
+    "also",
+    "or",
+    "for",
+    "then",
+    "ok and",
+    "what if",
+)
+_GROUP_NAMES = {
+    "c.system_id": "system",
+    "c.phase": "phase",
+    "c.weight_dtype": "weight_dtype",
+    "c.batch_size": "batch_size",
+    "c.tp": "tp",
+    "c.model_id": "model_id",
+    "c.num_chips": "num_chips",
+}
+_SYSTEM_SPECS = (
+    "hbm_bytes",
+    "hbm_bw_bytes_per_s",
+    "peak_flops_bf16",
+    "sram_bytes",
+    "ici_bw_bytes_per_s",
+    "tdp_w",
+    "tco_usd_per_chip_hour",
+)
+
+
+def make_offline_backend(store_path: Path) -> tuple[OfflineSelector, OfflineAnswerer]:
+    """The offline selector and answerer for one store (lexicon cached per store file)."""
+    lex = load_lexicon(Path(store_path))
+    return OfflineSelector(lex), OfflineAnswerer(lex)
+
+
+def suggestions(lex: Lexicon) -> list[str]:
+    """Three questions this store can answer, built from its own values."""
+    names = [s.name for s in lex.systems.values()]
+    a = names[0] if names else "the first system"
+    b = names[1] if len(names) > 1 else a
+    batch = lex.batch_sizes[len(lex.batch_sizes) // 2] if lex.batch_sizes else 1
+    tp = lex.tps[len(lex.tps) // 2] if lex.tps else 1
+    phase = "decode" if "decode" in lex.phases else (lex.phases[0] if lex.phases else "")
+    return [
+        f"What is the {phase} latency of {a} at batch {batch}, TP {tp}?",
+        f"Which system has the best performance per TCO for {phase}?",
+        f"Which operator takes longest on {b} {phase} batch {batch} TP {tp}?",
+    ]
+
+
+class OfflineSelector:
+    """Rule-based selector: parse, fill documented defaults, write SQL per question class."""
+
+    name = "offline"
+    retries_on_error = False
+
+    def __init__(self, lex: Lexicon) -> None:
+        self.lex = lex
+
+    def select(
+        self, question: str, history: list[Turn], context: Context, feedback: str | None = None
+    ) -> Selection:
+        try:
+            it = self._parse(question, history, context)
+            return self._build(it, context)
+        except Unanswerable as exc:
+            return Selection(False, reason=str(exc), suggestions=suggestions(self.lex))
+
+    # -- parsing with follow-ups ----------------------------------------------------------
+
+    def _parse(self, question: str, history: list[Turn], context: Context) -> Intent:
+        it = parse(question, self.lex, context.config_id)
+        q = question.strip().lower()
+        incomplete = (
+            not it.metrics
+            and it.kind in ("lookup", "compare")
+            and not it.direction
+            and len(q.split()) <= 6
+        )
+        looks_followup = q.startswith(_FOLLOWUP_STARTS)
+        if history and (incomplete or looks_followup):
+            try:
+                prev = parse(history[-1].question, self.lex, context.config_id)
+            except Unanswerable:
+                prev = None
+            if prev is not None:
+                it = _merge(prev, it, keep_kind=not incomplete)
+        return it
+
+    # -- defaults and SQL ---------------------------------------------------------------------
+
+    def _build(self, it: Intent, context: Context) -> Selection:
+        lex = self.lex
+        notes: list[str] = []
+        defaults: dict = {}
+        config_level = it.kind not in ("property", "model_property")
+        if it.config_id is not None:
+            config_level = False
+        sweep = context.sweep_id or it.sweep
+        if not sweep and len(lex.sweeps) > 1 and config_level:
+            sweep = lex.sweeps[0][0]
+            notes.append(f"sweep {lex.sweeps[0][1]} (the newest of {len(lex.sweeps)} sweeps)")
+        if it.config_id is None:
+            defaults["sweep"] = sweep
+        if config_level and len(lex.models) > 1 and not it.models:
+            raise Unanswerable(
+                f"the data holds several models ({lex.model_names()}); say which one"
+            )
+        op_level = it.kind.startswith("op_")
+        if (
+            config_level
+            and not it.phases
+            and it.kind not in ("fits",)
+            and len(lex.phases) > 1
+            and "decode" in lex.phases
+        ):
+            defaults["phase"] = ["decode"]
+            notes.append("decode assumed; say 'prefill' for prompt processing")
+        if op_level and it.config_id is None:
+            if not it.dtypes and "bf16" in lex.dtypes and len(lex.dtypes) > 1:
+                defaults["weight_dtype"] = ["bf16"]
+                notes.append("bf16 assumed")
+            missing = [n for n, v in (("batch", it.batches), ("TP", it.tps)) if not v]
+            if missing:
+                notes.append(
+                    f"{' and '.join(missing)} not given: using the lowest-latency "
+                    "configuration that fits in memory"
+                )
+
+        intent: dict = {"kind": it.kind, "notes": notes, "direction": it.direction}
+        kind = it.kind
+        if kind in ("lookup", "compare", "rank", "trend") and not it.metrics:
+            if (
+                kind == "lookup"
+                and it.systems
+                and not any((it.batches, it.tps, it.phases, it.dtypes, it.chips))
+            ):
+                # "tell me about the H100": its specifications
+                it.metrics = [m for c in _SYSTEM_SPECS if (m := lex.metric("systems", c))]
+                kind = it.kind = "property"
+                intent["kind"] = kind
+            elif kind == "lookup":
+                raise Unanswerable(
+                    "I could not tell which metric you mean (e.g. latency, throughput, "
+                    "performance per TCO, cost per million tokens, power, memory)"
+                )
+            else:
+                default = "perf_per_tco" if kind == "rank" else "latency_s"
+                m = lex.metric("configs", default)
+                it.metrics = [m]
+                notes.append(
+                    f"ranked by {m.label}; name another metric to change that"
+                    if kind == "rank"
+                    else f"compared on {m.label}"
+                )
+        if it.metrics and kind in ("lookup", "compare", "rank", "trend"):
+            if any(m.table != "configs" for m in it.metrics):
+                cfg_metrics = [m for m in it.metrics if m.table == "configs"]
+                if not cfg_metrics:
+                    raise Unanswerable(
+                        f"{it.metrics[0].label} is a property of the "
+                        f"{it.metrics[0].table[:-1]}, not of a configuration; ask e.g. "
+                        f"'what is the {it.metrics[0].label} of {next(iter(lex.systems.values())).name}?'"
+                    )
+                it.metrics = cfg_metrics
+        intent["metrics"] = [[m.table, m.column] for m in it.metrics]
+
+        if kind in ("property", "model_property"):
+            table = "systems" if kind == "property" else "models"
+            metrics = [m for m in it.metrics if m.table == table]
+            sql = [sqlgen.property_sql(it, metrics, table)]
+            intent["metrics"] = [[m.table, m.column] for m in metrics]
+        elif kind in ("lookup", "compare"):
+            part = ["c.system_id"] + [g for g in sqlgen.group_cols(it) if g != "c.system_id"]
+            intent["group_keys"] = [_GROUP_NAMES[g] for g in part]
+            intent["kind"] = (
+                "compare" if (len(sqlgen.group_cols(it)) and kind == "compare") else "lookup"
+            )
+            sql = [
+                sqlgen.per_group_sql(
+                    it, lex, defaults, it.metrics, part, it.metrics[0], it.direction, 6
+                )
+            ]
+        elif kind == "rank":
+            words = it.words
+            per_system = (
+                not it.systems
+                and not (
+                    words
+                    & {
+                        "config",
+                        "configs",
+                        "configuration",
+                        "configurations",
+                        "setting",
+                        "settings",
+                    }
+                )
+                or len(it.systems) > 1
+            )
+            if words & {"system", "systems", "chip", "chips", "hardware", "accelerator"}:
+                per_system = len(it.systems) != 1
+            intent["per_system"] = per_system
+            limit = it.limit or (len(lex.systems) if per_system else 5)
+            sql = [sqlgen.rank_sql(it, lex, defaults, it.metrics[0], per_system, limit)]
+            notes.append("only configurations that fit in memory")
+        elif kind == "trend":
+            sql = [sqlgen.trend_sql(it, lex, defaults, it.metrics[0])]
+            other = "TP and data type" if it.trend_dim == "batch_size" else "batch and data type"
+            notes.append(
+                f"at each point, the best configuration over {other} that fits in "
+                "memory, unless you named them"
+            )
+        elif kind == "pareto":
+            sql = [sqlgen.pareto_sql(it, lex, defaults)]
+        elif kind == "fits":
+            sql = [sqlgen.fits_sql(it, lex, defaults)]
+        elif kind == "op_diff":
+            sql = [
+                sqlgen.op_diff_sql(it, lex, defaults),
+                sqlgen.config_desc_sql(it, lex, defaults, True),
+            ]
+        elif kind == "op_share":
+            if not it.op_types and not it.op_class:
+                kind = intent["kind"] = "op_longest"
+                sql = [sqlgen.op_rows_sql(it, lex, defaults, len(it.systems) != 1)]
+            else:
+                intent["share_label"] = (
+                    ", ".join(it.op_types)
+                    if it.op_types
+                    else f"{it.op_class} operators ("
+                    + ", ".join(o for o, c in lex.op_types.items() if c == it.op_class)
+                    + ")"
+                )
+                sql = [sqlgen.op_share_sql(it, lex, defaults, len(it.systems) != 1)]
+        elif kind in ("op_longest", "op_lookup", "op_bound", "op_weights"):
+            per_system = len(it.systems) != 1 and it.config_id is None
+            if kind == "op_longest":
+                it.op_types, it.op_class = [], None if not it.op_class else it.op_class
+            sql = [sqlgen.op_rows_sql(it, lex, defaults, per_system)]
+        else:
+            raise Unanswerable("I could not tell what is being asked")
+        return Selection(True, sql=sql, intent=intent, suggestions=suggestions(lex))
+
+
+def _merge(prev: Intent, cur: Intent, keep_kind: bool) -> Intent:
+    """A follow-up: the previous question's intent with what the new question names."""
+    out = Intent(**{**prev.__dict__})
+    if keep_kind and cur.kind not in ("lookup", ""):
+        out.kind = cur.kind
+        out.direction = cur.direction or out.direction
+        out.trend_dim = cur.trend_dim or out.trend_dim
+    for f in (
+        "systems",
+        "models",
+        "phases",
+        "batches",
+        "tps",
+        "chips",
+        "dtypes",
+        "input_lens",
+        "output_lens",
+        "op_types",
+    ):
+        if getattr(cur, f):
+            setattr(out, f, getattr(cur, f))
+    if cur.metrics:
+        out.metrics = cur.metrics
+    if cur.op_class:
+        out.op_class = cur.op_class
+    if cur.config_id is not None:
+        out.config_id = cur.config_id
+    if cur.sweep:
+        out.sweep = cur.sweep
+    if out.kind == "compare" and len(out.systems) < 2 and not sqlgen.group_cols(out):
+        out.kind = "lookup"
+    out.words = prev.words | cur.words
+    return out

@@ -1,0 +1,488 @@
+"""Deterministic answer templates, one per question class, from the evidence rows only.
+
+Every number written is an evidence value in a human unit, or a ratio, difference or
+percentage of two evidence values, so the grounding check traces all of them. A metric that
+is NULL in the rows the answer needs makes the answer a refusal, never a zero.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from coview.engine.offline.fmt import fmt_value, pct, ratio
+from coview.engine.offline.lexicon import Lexicon, Metric
+from coview.engine.types import Answer, Evidence, Selection
+
+
+class NullValue(Exception):
+    """A value the answer needs is NULL in the evidence."""
+
+
+def _need(row: dict, col: str) -> Any:
+    v = row.get(col)
+    if v is None or (isinstance(v, float) and v != v):
+        raise NullValue(col)
+    return v
+
+
+def describe(row: dict, lex: Lexicon | None = None, with_system: bool = True) -> str:
+    """Name a config: 'H100, decode, batch 8, TP 8, bf16'."""
+    parts = []
+    if with_system and row.get("system") is not None:
+        parts.append(str(row["system"]))
+    if row.get("phase"):
+        parts.append(str(row["phase"]))
+    if row.get("batch_size") is not None:
+        parts.append(f"batch {row['batch_size']}")
+    if row.get("tp") is not None:
+        parts.append(f"TP {row['tp']}")
+    if (
+        row.get("num_chips") is not None
+        and row.get("tp") is not None
+        and row["num_chips"] != row["tp"]
+    ):
+        parts.append(f"{row['num_chips']} chips")
+    if row.get("weight_dtype"):
+        parts.append(str(row["weight_dtype"]))
+    if row.get("input_len") is not None and lex is not None and len(lex.input_lens) > 1:
+        parts.append(f"input {row['input_len']}")
+    return ", ".join(parts)
+
+
+def _m(lex: Lexicon, key: list) -> Metric:
+    m = lex.metric(key[0], key[1])
+    assert m is not None
+    return m
+
+
+def _notes(intent: dict) -> str:
+    notes = intent.get("notes") or []
+    return (" (" + "; ".join(notes) + ")") if notes else ""
+
+
+class OfflineAnswerer:
+    """Writes the answer from the selection's intent and the evidence, by template."""
+
+    name = "offline"
+    regenerates = False
+
+    def __init__(self, lex: Lexicon) -> None:
+        self.lex = lex
+
+    def answer(
+        self,
+        question: str,
+        selection: Selection,
+        evidence: list[Evidence],
+        feedback: str | None = None,
+    ) -> Answer:
+        intent = selection.intent
+        kind = intent.get("kind", "")
+        handler = getattr(self, f"_a_{kind}", None)
+        if handler is None:
+            return Answer(f"I have no answer template for {kind!r} questions.", refused=True)
+        try:
+            text = handler(intent, evidence)
+        except NullValue as exc:
+            return Answer(
+                f"I can't answer that from this data: the data does not contain {exc.args[0]} "
+                "for these rows (the simulator did not produce it).",
+                refused=True,
+            )
+        return Answer(text)
+
+    # -- config-level -------------------------------------------------------------------
+
+    def _groups(self, rows: list[dict], intent: dict) -> list[list[dict]]:
+        keys = intent.get("group_keys") or ["system"]
+        out: dict[tuple, list[dict]] = {}
+        for r in rows:
+            out.setdefault(tuple(r.get(k) for k in keys), []).append(r)
+        return list(out.values())
+
+    def _group_label(self, row: dict, intent: dict) -> str:
+        keys = intent.get("group_keys") or ["system"]
+        parts = []
+        for k in keys:
+            v = row.get(k)
+            parts.append(
+                {"batch_size": f"batch {v}", "tp": f"TP {v}", "num_chips": f"{v} chips"}.get(
+                    k, str(v)
+                )
+            )
+        return ", ".join(parts)
+
+    def _a_lookup(self, intent: dict, ev: list[Evidence]) -> str:
+        rows = ev[0].records()
+        metrics = [_m(self.lex, k) for k in intent["metrics"]]
+        m0 = metrics[0]
+        out = []
+        for grp in self._groups(rows, intent):
+            first = grp[0]
+            n = first["configs_matched"]
+            if n <= len(grp):
+                for r in grp:
+                    vals = ", ".join(
+                        f"{m.label} {fmt_value(_need(r, m.column), m.unit)}" for m in metrics
+                    )
+                    fit = "" if r.get("fits_memory") is not False else " (does not fit in memory)"
+                    out.append(f"{describe(r, self.lex)}: {vals}{fit}.")
+            else:
+                v = _need(first, m0.column)
+                lo = _need(first, f"min_{m0.column}")
+                hi = _need(first, f"max_{m0.column}")
+                best = "best" if m0.better else "first"
+                others = "".join(
+                    f", {m.label} {fmt_value(_need(first, m.column), m.unit)}" for m in metrics[1:]
+                )
+                out.append(
+                    f"{self._group_label(first, intent)}: {n} configurations match; the {best} "
+                    f"{m0.label} is {fmt_value(v, m0.unit)} ({describe(first, self.lex, False)}"
+                    f"{others}); over the {first['configs_fitting']} that fit in memory it "
+                    f"ranges from {fmt_value(lo, m0.unit)} to {fmt_value(hi, m0.unit)}."
+                )
+        return "\n".join(out) + _tail(intent)
+
+    def _a_compare(self, intent: dict, ev: list[Evidence]) -> str:
+        rows = ev[0].records()
+        m = _m(self.lex, intent["metrics"][0])
+        bests = [g[0] for g in self._groups(rows, intent)]
+        for b in bests:
+            _need(b, m.column)
+        lines = []
+        for b in bests:
+            pinned = b["configs_matched"] == 1
+            how = (
+                describe(b, self.lex)
+                if pinned
+                else f"{self._group_label(b, intent)}: best of {b['configs_matched']} configs "
+                f"({describe(b, self.lex, False)})"
+            )
+            lines.append(f"{how}: {m.label} {fmt_value(b[m.column], m.unit)}")
+        low_better = m.better != "high"
+        ordered = sorted(bests, key=lambda r: r[m.column], reverse=not low_better)
+        win, lose = ordered[0], ordered[-1]
+        wv, lv = win[m.column], lose[m.column]
+        wl, ll = self._group_label(win, intent), self._group_label(lose, intent)
+        if wv == lv:
+            verdict = f"{wl} and {ll} are equal on {m.label}."
+        elif m.column == "latency_s":
+            verdict = (
+                f"{wl} is faster: {ratio(lv, wv)} faster than {ll} ({pct(wv, lv)} lower latency)."
+            )
+        elif m.better == "high":
+            verdict = (
+                f"{wl} is better: {ratio(wv, lv)} the {m.label} of {ll} ({pct(wv, lv)} higher)."
+            )
+        elif m.better == "low":
+            verdict = (
+                f"{wl} is better: {m.label} {pct(wv, lv)} lower than {ll} "
+                f"({ratio(lv, wv)} of it on {ll})."
+            )
+        else:
+            hi, lo = (win, lose) if wv > lv else (lose, win)
+            verdict = (
+                f"{self._group_label(hi, intent)} is {ratio(hi[m.column], lo[m.column])} "
+                f"{self._group_label(lo, intent)} on {m.label}."
+            )
+        if len(bests) > 2:
+            verdict = "Best: " + verdict
+        return "\n".join(lines) + "\n" + verdict + _tail(intent)
+
+    def _a_rank(self, intent: dict, ev: list[Evidence]) -> str:
+        rows = ev[0].records()
+        m = _m(self.lex, intent["metrics"][0])
+        top = rows[0]
+        _need(top, m.column)
+        word = {"best": "best", "worst": "worst", "high": "highest", "low": "lowest"}[
+            intent.get("direction") or "best"
+        ]
+        scope = "system" if intent.get("per_system") else "configuration"
+        head = (
+            f"The {word} {scope} by {m.label} is {describe(top, self.lex)}: "
+            f"{fmt_value(top[m.column], m.unit)}."
+        )
+        rest = []
+        for r in rows[1:]:
+            if r.get(m.column) is None:
+                continue
+            rest.append(f"  {describe(r, self.lex)}: {fmt_value(r[m.column], m.unit)}")
+        text = head
+        if rest:
+            text += "\nThen:\n" + "\n".join(rest)
+        return text + _tail(intent)
+
+    def _a_property(self, intent: dict, ev: list[Evidence]) -> str:
+        rows = ev[0].records()
+        metrics = [_m(self.lex, k) for k in intent["metrics"]]
+        label = "system" if intent["kind"] == "property" else "model"
+        lines = []
+        for r in rows:
+            vals = ", ".join(f"{m.label} {fmt_value(_need(r, m.column), m.unit)}" for m in metrics)
+            lines.append(f"{r[label]}: {vals}.")
+        if intent.get("direction") and len(rows) > 1:
+            word = {"best": "best", "worst": "worst", "high": "highest", "low": "lowest"}[
+                intent["direction"]
+            ]
+            lines.insert(0, f"{rows[0][label]} has the {word} {metrics[0].label}.")
+        return "\n".join(lines) + _tail(intent)
+
+    _a_model_property = _a_property
+
+    def _a_trend(self, intent: dict, ev: list[Evidence]) -> str:
+        rows = ev[0].records()
+        m = _m(self.lex, intent["metrics"][0])
+        dim = intent.get("trend_dim", "batch_size")
+        dname = "batch" if dim == "batch_size" else "TP"
+        out = []
+        by: dict[str, list[dict]] = {}
+        for r in rows:
+            by.setdefault(r["system"], []).append(r)
+        for sysname, pts in by.items():
+            vals = [_need(p, m.column) for p in pts]
+            a, b = pts[0], pts[-1]
+            va, vb = vals[0], vals[-1]
+            if len(pts) == 1:
+                out.append(f"{sysname}: only {dname} {a[dim]} fits ({fmt_value(va, m.unit)}).")
+                continue
+            inc = all(y >= x for x, y in zip(vals, vals[1:], strict=False))
+            dec = all(y <= x for x, y in zip(vals, vals[1:], strict=False))
+            shape = (
+                "rises steadily"
+                if inc
+                else "falls steadily"
+                if dec
+                else ("rises overall" if vb > va else "falls overall")
+            )
+            change = f"{ratio(vb, va)}" if va else ""
+            series = ", ".join(
+                f"{p[dim]}: {fmt_value(v, m.unit)}" for p, v in zip(pts, vals, strict=False)
+            )
+            line = (
+                f"{sysname}: {m.label} {shape} from {fmt_value(va, m.unit)} at {dname} "
+                f"{a[dim]} to {fmt_value(vb, m.unit)} at {dname} {b[dim]}"
+                f"{' (' + change + ')' if change else ''}."
+            )
+            if not inc and not dec:
+                peak = max(zip(vals, pts, strict=False), key=lambda x: x[0])
+                low = min(zip(vals, pts, strict=False), key=lambda x: x[0])
+                line += (
+                    f" Not monotonic: highest {fmt_value(peak[0], m.unit)} at {dname} "
+                    f"{peak[1][dim]}, lowest {fmt_value(low[0], m.unit)} at {dname} "
+                    f"{low[1][dim]}."
+                )
+            out.append(line + f"\n  by {dname}: {series}")
+        return "\n".join(out) + _tail(intent)
+
+    def _a_pareto(self, intent: dict, ev: list[Evidence]) -> str:
+        rows = ev[0].records()
+        lat = self.lex.metric("configs", "latency_s")
+        ppt = self.lex.metric("configs", "perf_per_tco")
+        by: dict[tuple, list[dict]] = {}
+        for r in rows:
+            by.setdefault((r["system"], r["phase"]), []).append(r)
+        out = []
+        for (sysname, phase), pts in by.items():
+            a, b = pts[0], pts[-1]
+            out.append(
+                f"{sysname} {phase}: {a['frontier_points']} Pareto-optimal configs, from "
+                f"{fmt_value(_need(a, 'latency_s'), lat.unit)} at "
+                f"{fmt_value(_need(a, 'perf_per_tco'), ppt.unit)} "
+                f"({describe(a, self.lex, False)}) to "
+                f"{fmt_value(_need(b, 'latency_s'), lat.unit)} at "
+                f"{fmt_value(_need(b, 'perf_per_tco'), ppt.unit)} "
+                f"({describe(b, self.lex, False)})."
+            )
+            if 2 < len(pts) <= 8:
+                for p in pts[1:-1]:
+                    out.append(
+                        f"  {describe(p, self.lex, False)}: "
+                        f"{fmt_value(_need(p, 'latency_s'), lat.unit)}, "
+                        f"{fmt_value(_need(p, 'perf_per_tco'), ppt.unit)}"
+                    )
+        return "\n".join(out) + _tail(intent)
+
+    def _a_fits(self, intent: dict, ev: list[Evidence]) -> str:
+        rows = ev[0].records()
+        by: dict[tuple, list[dict]] = {}
+        for r in rows:
+            by.setdefault((r["system"], r["weight_dtype"]), []).append(r)
+        out = []
+        for (sysname, dt), grp in by.items():
+            if any(r["all_fit"] is None and r["fits_unknown"] for r in grp):
+                raise NullValue("fits_memory")
+            yes = [r for r in grp if r["all_fit"]]
+            some = [r for r in grp if r["any_fit"] and not r["all_fit"]]
+            no = [r for r in grp if not r["any_fit"]]
+            parts = []
+            if yes:
+                parts.append("fits at TP " + ", ".join(str(r["tp"]) for r in yes))
+            for r in some:
+                parts.append(
+                    f"at TP {r['tp']}, {r['configs_fitting']} of {r['configs_matched']} "
+                    "configs fit (the KV cache grows with batch)"
+                )
+            if no:
+                r = no[0]
+                parts.append(
+                    "does not fit at TP "
+                    + ", ".join(str(x["tp"]) for x in no)
+                    + f" (at TP {r['tp']}: {fmt_value(_need(r, 'weight_bytes_per_chip'), 'B')} "
+                    f"of weights per chip vs {fmt_value(_need(r, 'hbm_bytes'), 'B')} of HBM)"
+                )
+            if len(grp) == 1 and grp[0]["configs_matched"] == 1:
+                r = grp[0]
+                verdict = "fits" if r["all_fit"] else "does not fit"
+                out.append(
+                    f"{sysname}, {dt}, TP {r['tp']}: {verdict} in memory "
+                    f"({fmt_value(_need(r, 'weight_bytes_per_chip'), 'B')} of weights and "
+                    f"{fmt_value(_need(r, 'max_kv_bytes_per_chip'), 'B')} of KV cache per chip; "
+                    f"HBM {fmt_value(_need(r, 'hbm_bytes'), 'B')})."
+                )
+            else:
+                out.append(f"{sysname}, {dt}: " + "; ".join(parts) + ".")
+        return "\n".join(out) + _tail(intent)
+
+    # -- operator-level -----------------------------------------------------------------
+
+    def _by_config(self, rows: list[dict]) -> list[list[dict]]:
+        by: dict[Any, list[dict]] = {}
+        for r in rows:
+            by.setdefault(r["config_id"], []).append(r)
+        return list(by.values())
+
+    def _a_op_longest(self, intent: dict, ev: list[Evidence]) -> str:
+        out = []
+        longest = intent.get("direction") != "low"
+        for grp in self._by_config(ev[0].records()):
+            grp = sorted(grp, key=lambda r: _need(r, "total_time_s"), reverse=longest)
+            top = grp[0]
+            word = "takes longest" if longest else "takes the least time"
+            out.append(
+                f"On {describe(top, self.lex)}, {top['op_type']} {word}: "
+                f"{fmt_value(top['total_time_s'], 's')} per step ({top['count']} x "
+                f"{fmt_value(_need(top, 'roofline_time_s'), 's')}), "
+                f"{_share(top)} of the "
+                f"{fmt_value(_need(top, 'config_op_time_s'), 's')} operator time."
+            )
+            nxt = [f"{r['op_type']} {fmt_value(r['total_time_s'], 's')}" for r in grp[1:4]]
+            if nxt:
+                out.append("  Next: " + ", ".join(nxt) + ".")
+        return "\n".join(out) + _tail(intent)
+
+    def _a_op_lookup(self, intent: dict, ev: list[Evidence]) -> str:
+        metrics = [
+            _m(self.lex, k)
+            for k in intent.get("metrics") or []
+            if k[0] == "operators" and k[1] != "roofline_time_s"
+        ]
+        out = []
+        for grp in self._by_config(ev[0].records()):
+            out.append(f"On {describe(grp[0], self.lex)}:")
+            for r in grp:
+                line = (
+                    f"  {r['op_type']}: {fmt_value(_need(r, 'roofline_time_s'), 's')} per "
+                    f"instance x {r['count']} = {fmt_value(r['total_time_s'], 's')} per step "
+                    f"({_share(r)} of operator time)"
+                )
+                for m in metrics:
+                    line += f"; {m.label} {fmt_value(_need(r, m.column), m.unit)} per instance"
+                out.append(line + ".")
+        return "\n".join(out) + _tail(intent)
+
+    def _a_op_bound(self, intent: dict, ev: list[Evidence]) -> str:
+        out = []
+        for grp in self._by_config(ev[0].records()):
+            out.append(f"On {describe(grp[0], self.lex)} (per instance):")
+            for r in grp:
+                times = {
+                    "compute": _need(r, "compute_time_s"),
+                    "memory": _need(r, "memory_time_s"),
+                    "communication": _need(r, "comm_time_s"),
+                }
+                kind = max(times, key=lambda k: times[k])
+                others = [k for k in times if k != kind]
+                out.append(
+                    f"  {r['op_type']} is {kind}-bound: {kind} "
+                    f"{fmt_value(times[kind], 's')} vs {others[0]} "
+                    f"{fmt_value(times[others[0]], 's')} and {others[1]} "
+                    f"{fmt_value(times[others[1]], 's')}."
+                )
+        return "\n".join(out) + _tail(intent)
+
+    def _a_op_weights(self, intent: dict, ev: list[Evidence]) -> str:
+        out = []
+        for grp in self._by_config(ev[0].records()):
+            with_w = [r for r in grp if r.get("weights_location") is not None]
+            if not with_w:
+                if any((r.get("bytes_weight") or 0) > 0 for r in grp):
+                    raise NullValue("weights_location")
+                out.append(
+                    f"On {describe(grp[0], self.lex)}: "
+                    + ", ".join(r["op_type"] for r in grp)
+                    + " read no weights."
+                )
+                continue
+            locs: dict[str, list[str]] = {}
+            for r in with_w:
+                locs.setdefault(str(r["weights_location"]).upper(), []).append(r["op_type"])
+            parts = [f"{', '.join(ops)} from {loc}" for loc, ops in locs.items()]
+            line = f"On {describe(grp[0], self.lex)}, weights are read: " + "; ".join(parts) + "."
+            nul = [r["op_type"] for r in grp if r.get("weights_location") is None]
+            if nul:
+                line += f" {', '.join(nul)}: no weights location (no weights)."
+            out.append(line)
+        return "\n".join(out) + _tail(intent)
+
+    def _a_op_share(self, intent: dict, ev: list[Evidence]) -> str:
+        what = intent.get("share_label", "the selected operators")
+        out = []
+        for r in ev[0].records():
+            out.append(
+                f"On {describe(r, self.lex)}, {what} take "
+                f"{_share(r, 'selected_time_s')} of operator time: "
+                f"{fmt_value(_need(r, 'selected_time_s'), 's')} of "
+                f"{fmt_value(_need(r, 'config_op_time_s'), 's')} per step."
+            )
+        return "\n".join(out) + _tail(intent)
+
+    def _a_op_diff(self, intent: dict, ev: list[Evidence]) -> str:
+        rows = ev[0].records()
+        cfgs = {r["system"]: r for r in ev[1].records()} if len(ev) > 1 else {}
+        top = rows[0]
+        a, b = top["system_a"], top["system_b"]
+        ta, tb = _need(top, "time_a_s"), _need(top, "time_b_s")
+        cfg = "; ".join(f"{describe(r, self.lex)}" for r in cfgs.values())
+        if ta == tb:
+            return (
+                f"No operator differs between {a} and {b}: every operator type takes the "
+                f"same time on both" + (f" ({cfg})" if cfg else "") + "." + _tail(intent)
+            )
+        text = (
+            f"{top['op_type']} differs most between {a} and {b}: "
+            f"{fmt_value(ta, 's')} on {a} vs {fmt_value(tb, 's')} on {b} per step "
+            f"(a difference of {fmt_value(abs(tb - ta), 's')}"
+            + (f", {ratio(max(ta, tb), min(ta, tb))}" if min(ta, tb) > 0 else "")
+            + ")."
+        )
+        if cfg:
+            text += f"\nConfigs compared: {cfg}."
+        nxt = [
+            f"{r['op_type']} ({fmt_value(r['time_a_s'], 's')} vs {fmt_value(r['time_b_s'], 's')})"
+            for r in rows[1:3]
+            if r.get("time_a_s") is not None and r.get("time_b_s") is not None
+        ]
+        if nxt:
+            text += "\nNext largest differences: " + ", ".join(nxt) + "."
+        return text + _tail(intent)
+
+
+def _share(r: dict, col: str = "total_time_s") -> str:
+    total = _need(r, "config_op_time_s")
+    part = _need(r, col)
+    return f"{part / total * 100:.1f}%" if total else "n/a"
+
+
+def _tail(intent: dict) -> str:
+    notes = intent.get("notes") or []
+    return ("\nNote: " + "; ".join(notes) + ".") if notes else ""

@@ -1,0 +1,675 @@
+"""What the offline parser can recognise, read from the store itself.
+
+Entities (system and model names with their common variants, sweeps, phases, batch sizes,
+TP degrees, chip counts, data types, operator types) come from DISTINCT queries on the
+store, never from a hard-coded list, so a store with other systems just works. Metrics come
+from the schema's own column comments plus the synonyms people actually type. The lexicon is
+cached per store path, modification time and size: a re-ingest invalidates it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+# ---------------------------------------------------------------------------------------
+# Text normalisation shared by the lexicon and the parser.
+
+_SYMBOLS = (
+    ("$", " usd "),
+    ("/", " per "),
+    ("%", " percent "),
+    ("&", " and "),
+    ("+", " plus "),
+    ("×", " x "),
+)
+_TOKEN_RE = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
+
+
+def tokens(text: str) -> list[str]:
+    """Lowercase word tokens; symbols become words ("$/M" -> usd per m), separators split."""
+    text = text.lower()
+    for sym, word in _SYMBOLS:
+        text = text.replace(sym, word)
+    text = re.sub(r"(?<=\d),(?=\d{3})", "", text)  # 1,000 -> 1000
+    return _TOKEN_RE.findall(text.replace("_", " "))
+
+
+def squash(text: str) -> str:
+    """Alphanumerics only, lowercase: the key entity variants are compared on."""
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+# ---------------------------------------------------------------------------------------
+# Entity variants.
+
+# Trailing name parts people leave out ("H100 SXM 80GB" -> "H100").
+_DROP_SUFFIX = re.compile(r"^(sxm\d?|pcie|nvl|oam|hbm\d?e?|\d+gb|gb|gpu|accelerator|chip)$")
+# Leading parts people leave out ("NVIDIA H100", "AMD Instinct MI300X", "TPU v5e" -> "v5e").
+_DROP_PREFIX = {"nvidia", "amd", "google", "intel", "instinct", "cloud", "tpu", "the"}
+
+
+def _system_variants(system_id: str, name: str, vendor: str | None) -> set[str]:
+    """Squashed spellings of one system: name, id, with/without vendor, prefixes, suffixes."""
+    bases = [name, system_id.replace("_", " ").replace("-", " ")]
+    if vendor:
+        bases.append(f"{vendor} {name}")
+    out: set[str] = set()
+    for base in bases:
+        parts = [p for p in re.split(r"[^a-z0-9]+", base.lower()) if p]
+        cands = [parts]
+        trimmed = list(parts)
+        while len(trimmed) > 1 and _DROP_SUFFIX.match(trimmed[-1]):
+            trimmed = trimmed[:-1]
+            cands.append(list(trimmed))
+        for c in list(cands):
+            lead = list(c)
+            while len(lead) > 1 and (
+                lead[0] in _DROP_PREFIX or (vendor and lead[0] == vendor.lower())
+            ):
+                lead = lead[1:]
+                cands.append(list(lead))
+        for c in cands:
+            key = "".join(c)
+            # Too short or digit-free single letters would match ordinary words.
+            if len(key) >= 3 or (len(key) >= 2 and any(ch.isdigit() for ch in key)):
+                out.add(key)
+        # "xPU-A" is also called "chip A" (as in the VIEW paper).
+        if len(parts) == 2 and len(parts[1]) == 1 and parts[1].isalpha():
+            out.add("chip" + parts[1])
+    return out
+
+
+_SIZE_RE = re.compile(r"^\d+(\.\d+)?[bmt]$")
+
+
+def _model_variants(model_id: str, name: str) -> tuple[set[str], str | None, str | None]:
+    """Squashed spellings of one model, plus its size token ("70b") and family ("llama")."""
+    out: set[str] = set()
+    size = family = None
+    for base in (name, model_id):
+        parts = [p for p in re.split(r"[^a-z0-9.]+", base.lower()) if p]
+        out.add("".join(parts).replace(".", ""))
+        for p in parts:
+            if _SIZE_RE.match(p):
+                size = p
+        if parts and parts[0].isalpha():
+            family = parts[0]
+            # "llama 2" -> "llama2"
+            if len(parts) > 1 and parts[1].replace(".", "").isdigit():
+                out.add(parts[0] + parts[1].replace(".", ""))
+    if size:
+        out.add(size.replace(".", ""))
+        if family:
+            out.add(family + size.replace(".", ""))
+    return out, size, family
+
+
+# Operator types: what people call them. Keys are op_type values of schema v1; only types
+# present in the store are used, and every present type is also matched by its own name.
+OP_ALIASES: dict[str, tuple[str, ...]] = {
+    "q_proj": ("q proj", "qproj", "query projection", "q projection", "query proj"),
+    "k_proj": ("k proj", "kproj", "key projection", "k projection", "key proj"),
+    "v_proj": ("v proj", "vproj", "value projection", "v projection", "value proj"),
+    "o_proj": (
+        "o proj",
+        "oproj",
+        "output projection",
+        "out proj",
+        "out projection",
+        "attention output projection",
+        "o projection",
+    ),
+    "attn_qk": (
+        "attn qk",
+        "attention scores",
+        "attention score",
+        "qk",
+        "q k",
+        "qk matmul",
+        "score computation",
+        "qkt",
+    ),
+    "attn_sv": (
+        "attn sv",
+        "sv",
+        "s v",
+        "attention values",
+        "attention value",
+        "softmax v",
+        "av",
+        "pv",
+    ),
+    "ffn_gate": ("ffn gate", "gate proj", "gate projection", "gate"),
+    "ffn_up": ("ffn up", "up proj", "up projection"),
+    "ffn_down": ("ffn down", "down proj", "down projection"),
+    "rmsnorm": ("rms norm", "rmsnorm", "layernorm", "layer norm", "normalization", "normalisation"),
+    "all_reduce": ("all reduce", "allreduce", "all reduces", "allreduces"),
+    "lm_head": ("lm head", "lmhead", "output head", "unembedding", "logits", "vocab projection"),
+}
+# Words that name a group of op types.
+OP_GROUPS: dict[str, tuple[str, ...]] = {
+    "qkv": ("q_proj", "k_proj", "v_proj"),
+    "qkv projections": ("q_proj", "k_proj", "v_proj"),
+    "qkv projection": ("q_proj", "k_proj", "v_proj"),
+    "mlp": ("ffn_gate", "ffn_up", "ffn_down"),
+    "ffn": ("ffn_gate", "ffn_up", "ffn_down"),
+    "feed forward": ("ffn_gate", "ffn_up", "ffn_down"),
+    "feedforward": ("ffn_gate", "ffn_up", "ffn_down"),
+}
+OP_CLASS_ALIASES: dict[str, tuple[str, ...]] = {
+    "gemm": (
+        "gemm",
+        "gemms",
+        "matmul",
+        "matmuls",
+        "matrix multiplies",
+        "matrix multiplications",
+        "linear layers",
+        "projections",
+    ),
+    "attention": ("attention", "attention ops", "attention operators"),
+    "norm": ("norm", "norms", "norm ops"),
+    "elementwise": ("elementwise", "element wise", "pointwise"),
+    "collective": (
+        "collective",
+        "collectives",
+        "communication",
+        "comm",
+        "comms",
+        "collective communication",
+        "communication ops",
+    ),
+}
+
+
+# ---------------------------------------------------------------------------------------
+# Metric glossary.
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One answerable quantity: where it lives, its unit, and which direction is better."""
+
+    key: str  # table.column
+    table: str
+    column: str
+    label: str  # how the answer names it
+    unit: str  # s, B, B/s, FLOP, FLOP/s, OP/s, W, J, usd, usd/h, tok/s, tok/s/(usd/h), usd/Mtok, count, bool, text
+    better: str | None  # 'low' | 'high' | None
+    phase: str | None = None  # a phrase such as "time to first token" implies a phase
+    doc: str = ""
+
+
+# column -> (label, unit, better)
+_COLUMN_META: dict[tuple[str, str], tuple[str, str, str | None]] = {
+    ("configs", "latency_s"): ("latency", "s", "low"),
+    ("configs", "throughput_tok_per_s"): ("throughput", "tok/s", "high"),
+    ("configs", "tco_usd_per_hour"): ("TCO", "usd/h", "low"),
+    ("configs", "perf_per_tco"): ("performance per TCO", "tok/s/(usd/h)", "high"),
+    ("configs", "usd_per_1m_tokens"): ("cost per million tokens", "usd/Mtok", "low"),
+    ("configs", "weight_bytes_per_chip"): ("weight memory per chip", "B", "low"),
+    ("configs", "kv_bytes_per_chip"): ("KV-cache memory per chip", "B", "low"),
+    ("configs", "power_w"): ("power", "W", "low"),
+    ("configs", "energy_j"): ("energy per step", "J", "low"),
+    ("configs", "total_flops"): ("FLOPs per step", "FLOP", None),
+    ("configs", "num_chips"): ("number of chips", "count", None),
+    ("systems", "peak_flops_bf16"): ("peak bf16 compute", "FLOP/s", "high"),
+    ("systems", "peak_flops_fp8"): ("peak fp8 compute", "FLOP/s", "high"),
+    ("systems", "peak_ops_int8"): ("peak int8 compute", "OP/s", "high"),
+    ("systems", "hbm_bytes"): ("HBM capacity", "B", "high"),
+    ("systems", "hbm_bw_bytes_per_s"): ("HBM bandwidth", "B/s", "high"),
+    ("systems", "sram_bytes"): ("SRAM capacity", "B", "high"),
+    ("systems", "sram_bw_bytes_per_s"): ("SRAM bandwidth", "B/s", "high"),
+    ("systems", "ici_bw_bytes_per_s"): ("interconnect bandwidth", "B/s", "high"),
+    ("systems", "tdp_w"): ("TDP", "W", "low"),
+    ("systems", "tco_usd_per_chip_hour"): ("TCO per chip-hour", "usd/h", "low"),
+    ("systems", "vendor"): ("vendor", "text", None),
+    ("models", "num_layers"): ("number of layers", "count", None),
+    ("models", "hidden_size"): ("hidden size", "count", None),
+    ("models", "num_heads"): ("number of attention heads", "count", None),
+    ("models", "num_kv_heads"): ("number of KV heads", "count", None),
+    ("models", "head_dim"): ("head dimension", "count", None),
+    ("models", "ffn_dim"): ("FFN dimension", "count", None),
+    ("models", "vocab_size"): ("vocabulary size", "count", None),
+    ("models", "total_params"): ("parameter count", "count", None),
+    ("operators", "roofline_time_s"): ("time", "s", "low"),
+    ("operators", "compute_time_s"): ("compute time", "s", "low"),
+    ("operators", "memory_time_s"): ("memory time", "s", "low"),
+    ("operators", "comm_time_s"): ("communication time", "s", "low"),
+    ("operators", "flops"): ("FLOPs", "FLOP", None),
+    ("operators", "bytes_read"): ("bytes read", "B", None),
+    ("operators", "bytes_written"): ("bytes written", "B", None),
+    ("operators", "bytes_weight"): ("weight bytes", "B", None),
+    ("operators", "bytes_comm"): ("bytes communicated", "B", None),
+    ("operators", "power_w"): ("power", "W", "low"),
+}
+
+# Synonyms people type, mapped to (table, column, implied phase).
+SYNONYMS: dict[str, tuple[str, str, str | None]] = {}
+
+
+def _syn(table: str, column: str, phrases: str, phase: str | None = None) -> None:
+    for p in phrases.split(";"):
+        if p.strip():
+            SYNONYMS[" ".join(tokens(p))] = (table, column, phase)
+
+
+_syn(
+    "configs",
+    "latency_s",
+    "latency;latencies;execution time;step time;run time;runtime;"
+    "time per step;how long;wall time;response time;speed",
+)
+_syn(
+    "configs",
+    "latency_s",
+    "time per token;time per output token;tpot;per token latency;"
+    "per-token latency;inter token latency;itl;decode latency;decode time;token latency;"
+    "time per generated token;decode step time",
+    "decode",
+)
+_syn(
+    "configs",
+    "latency_s",
+    "time to first token;ttft;prefill latency;prefill time;"
+    "prompt processing time;first token latency",
+    "prefill",
+)
+_syn(
+    "configs",
+    "throughput_tok_per_s",
+    "throughput;tokens per second;tokens per s;tok per s;"
+    "tokens per sec;tok per sec;token throughput;tokens/sec",
+)
+_syn(
+    "configs",
+    "perf_per_tco",
+    "perf per tco;performance per tco;perf per dollar;"
+    "performance per dollar;perf per usd;perf per usd per hour;perf tco;cost efficiency;"
+    "cost effective;cost-effective;tokens per second per dollar;throughput per dollar;"
+    "throughput per tco;bang for the buck;bang for buck;value for money",
+)
+_syn(
+    "configs",
+    "usd_per_1m_tokens",
+    "cost per million tokens;cost per 1m tokens;"
+    "usd per m tokens;usd per million tokens;usd per 1m tokens;dollars per million tokens;"
+    "price per million tokens;cost per token;price per token;cost;cheapest;cheaper;"
+    "usd per mtok;cost per mtok",
+)
+_syn(
+    "configs",
+    "tco_usd_per_hour",
+    "tco;cost per hour;hourly cost;total cost of ownership;usd per hour;dollars per hour",
+)
+_syn("configs", "power_w", "power;power draw;power consumption;watts;wattage")
+_syn("configs", "energy_j", "energy;joules;energy per step;energy consumption")
+_syn("configs", "total_flops", "flops;flop;floating point operations;total flops;flop count")
+_syn(
+    "configs",
+    "weight_bytes_per_chip",
+    "weights per chip;weight memory;weight bytes;"
+    "weight footprint;memory for weights;weights memory;weight size per chip;weight size",
+)
+_syn(
+    "configs",
+    "kv_bytes_per_chip",
+    "kv cache size;kv cache;kv bytes;kv cache memory;kv memory;kv cache per chip;kv size",
+)
+_syn("configs", "num_chips", "number of chips;how many chips;chip count")
+_syn(
+    "systems",
+    "hbm_bytes",
+    "hbm capacity;hbm size;memory capacity;hbm;how much hbm;"
+    "hbm memory;device memory;memory size;off chip memory",
+)
+_syn(
+    "systems",
+    "hbm_bw_bytes_per_s",
+    "hbm bandwidth;memory bandwidth;hbm bw;mem bw;memory bw;dram bandwidth",
+)
+_syn(
+    "systems",
+    "sram_bytes",
+    "sram;sram capacity;sram size;on chip memory;on-chip memory;scratchpad;vmem",
+)
+_syn("systems", "sram_bw_bytes_per_s", "sram bandwidth;sram bw;on chip bandwidth")
+_syn(
+    "systems",
+    "peak_flops_bf16",
+    "peak flops;peak bf16 flops;bf16 flops;peak compute;"
+    "tflops;peak tflops;peak bf16;bf16 peak;compute throughput;peak performance",
+)
+_syn("systems", "peak_flops_fp8", "peak fp8 flops;fp8 flops;fp8 peak;peak fp8;fp8 tflops")
+_syn("systems", "peak_ops_int8", "peak int8 ops;int8 ops;int8 tops;tops;peak int8;int8 peak")
+_syn(
+    "systems",
+    "ici_bw_bytes_per_s",
+    "interconnect bandwidth;ici bandwidth;ici bw;ici;"
+    "nvlink bandwidth;nvlink;infinity fabric;chip to chip bandwidth;interconnect;"
+    "network bandwidth;link bandwidth;scale up bandwidth",
+)
+_syn("systems", "tdp_w", "tdp;thermal design power;chip power;power rating")
+_syn(
+    "systems",
+    "tco_usd_per_chip_hour",
+    "price per chip hour;cost per chip hour;chip hour;"
+    "tco per chip;tco per chip hour;chip price;price per chip;usd per chip hour;"
+    "cost per chip",
+)
+_syn("systems", "vendor", "vendor;manufacturer;who makes;made by")
+_syn("models", "num_layers", "layers;number of layers;layer count;how many layers")
+_syn("models", "hidden_size", "hidden size;hidden dimension;model dimension;d model;dmodel")
+_syn("models", "num_heads", "heads;attention heads;number of heads;query heads")
+_syn("models", "num_kv_heads", "kv heads;key value heads;number of kv heads")
+_syn("models", "head_dim", "head dim;head dimension;head size")
+_syn("models", "ffn_dim", "ffn dim;ffn dimension;intermediate size;mlp dimension")
+_syn("models", "vocab_size", "vocab size;vocabulary size;vocabulary;vocab")
+_syn("models", "total_params", "parameters;params;parameter count;number of parameters;model size")
+
+# Words that sound like a measurement the schema does not hold: refusing beats ignoring.
+UNKNOWN_METRIC_WORDS = {
+    "accuracy",
+    "perplexity",
+    "quality",
+    "loss",
+    "temperature",
+    "utilization",
+    "utilisation",
+    "mfu",
+    "hfu",
+    "occupancy",
+    "area",
+    "frequency",
+    "clock",
+    "voltage",
+    "yield",
+    "carbon",
+    "emissions",
+    "co2",
+    "reliability",
+    "mtbf",
+    "p99",
+    "p95",
+    "p90",
+    "p50",
+    "percentile",
+    "tail",
+    "jitter",
+    "variance",
+    "queueing",
+    "queuing",
+    "goodput",
+    "slo",
+    "availability",
+    "bleu",
+    "mmlu",
+    "cooling",
+    "noise",
+}
+# Hardware components: "power of the HBM" needs a column for HBM power, which none holds.
+COMPONENT_WORDS = {
+    "hbm",
+    "sram",
+    "dram",
+    "l2",
+    "l1",
+    "ici",
+    "nvlink",
+    "interconnect",
+    "pcie",
+    "cpu",
+    "host",
+    "network",
+    "cache",
+    "tensor",
+    "cores",
+    "core",
+    "fabric",
+    "link",
+}
+TRAINING_WORDS = {
+    "training",
+    "train",
+    "trained",
+    "trains",
+    "finetune",
+    "finetuning",
+    "backward",
+    "backprop",
+    "backpropagation",
+    "gradient",
+    "gradients",
+    "optimizer",
+    "optimiser",
+    "epoch",
+    "epochs",
+    "pretraining",
+    "pretrain",
+}
+# Model families people name; a named family the store does not hold is an unknown model.
+MODEL_FAMILIES = {
+    "llama",
+    "gpt",
+    "mixtral",
+    "mistral",
+    "falcon",
+    "gemma",
+    "qwen",
+    "deepseek",
+    "bert",
+    "opt",
+    "palm",
+    "bloom",
+    "phi",
+    "claude",
+    "gemini",
+    "t5",
+    "grok",
+    "olmo",
+    "vicuna",
+    "chatgpt",
+    "dbrx",
+    "yi",
+    "codellama",
+}
+DTYPE_ALIASES = {
+    "bf16": "bf16",
+    "bfloat16": "bf16",
+    "bfloat": "bf16",
+    "fp8": "fp8",
+    "float8": "fp8",
+    "e4m3": "fp8",
+    "e5m2": "fp8",
+    "int8": "int8",
+    "i8": "int8",
+    "w8a8": "int8",
+    "fp16": "fp16",
+    "float16": "fp16",
+    "half": "fp16",
+    "fp32": "fp32",
+    "float32": "fp32",
+    "tf32": "tf32",
+    "int4": "int4",
+    "fp4": "fp4",
+    "nf4": "nf4",
+    "w4a16": "int4",
+    "mxfp4": "fp4",
+    "fp6": "fp6",
+}
+
+
+@dataclass
+class System:
+    system_id: str
+    name: str
+    vendor: str | None
+
+
+@dataclass
+class Model:
+    model_id: str
+    name: str
+    size: str | None
+    family: str | None
+
+
+@dataclass
+class Lexicon:
+    """Everything the parser can recognise in one store."""
+
+    systems: dict[str, System] = field(default_factory=dict)
+    system_variants: dict[str, str] = field(default_factory=dict)  # squashed -> system_id
+    models: dict[str, Model] = field(default_factory=dict)
+    model_variants: dict[str, str] = field(default_factory=dict)  # squashed -> model_id
+    sweeps: list[tuple[str, str]] = field(default_factory=list)  # (sweep_id, name), newest first
+    phases: list[str] = field(default_factory=list)
+    batch_sizes: list[int] = field(default_factory=list)
+    tps: list[int] = field(default_factory=list)
+    num_chips: list[int] = field(default_factory=list)
+    input_lens: list[int] = field(default_factory=list)
+    output_lens: list[int] = field(default_factory=list)
+    dtypes: list[str] = field(default_factory=list)  # weight dtypes present
+    op_types: dict[str, str] = field(default_factory=dict)  # op_type -> op_class
+    op_classes: list[str] = field(default_factory=list)
+    metrics: dict[str, Metric] = field(default_factory=dict)  # phrase (token-joined) -> Metric
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)  # table -> col -> comment
+    n_configs: int = 0
+
+    def system_names(self) -> str:
+        return ", ".join(s.name for s in self.systems.values())
+
+    def model_names(self) -> str:
+        return ", ".join(m.name for m in self.models.values())
+
+    def metric(self, table: str, column: str) -> Metric | None:
+        for m in self.metrics.values():
+            if m.table == table and m.column == column:
+                return m
+        return None
+
+
+def _distinct(con: duckdb.DuckDBPyConnection, sql: str) -> list:
+    return [r[0] for r in con.execute(sql).fetchall() if r[0] is not None]
+
+
+def build_lexicon(con: duckdb.DuckDBPyConnection) -> Lexicon:
+    """Read entities and the metric glossary from an open store."""
+    from coview.store.docs import table_docs
+
+    lex = Lexicon()
+    docs = table_docs(con)
+    lex.columns = {t["name"]: {c["name"]: c["comment"] for c in t["columns"]} for t in docs}
+
+    rows = con.execute("SELECT system_id, name, vendor FROM systems ORDER BY name").fetchall()
+    ambiguous: set[str] = set()
+    for sid, name, vendor in rows:
+        lex.systems[sid] = System(sid, name or sid, vendor)
+        for v in _system_variants(sid, name or sid, vendor):
+            if v in lex.system_variants and lex.system_variants[v] != sid:
+                ambiguous.add(v)
+            lex.system_variants[v] = sid
+    for v in ambiguous:
+        lex.system_variants.pop(v, None)
+
+    ambiguous = set()
+    for mid, name in con.execute("SELECT model_id, name FROM models ORDER BY name").fetchall():
+        variants, size, family = _model_variants(mid, name or mid)
+        lex.models[mid] = Model(mid, name or mid, size, family)
+        for v in variants:
+            if v in lex.model_variants and lex.model_variants[v] != mid:
+                ambiguous.add(v)
+            lex.model_variants[v] = mid
+    for v in ambiguous:
+        lex.model_variants.pop(v, None)
+    families = {m.family for m in lex.models.values() if m.family}
+    for fam in families:
+        owners = [m.model_id for m in lex.models.values() if m.family == fam]
+        if len(owners) == 1:
+            lex.model_variants.setdefault(fam, owners[0])
+
+    lex.sweeps = [
+        (r[0], r[1] or r[0])
+        for r in con.execute(
+            "SELECT sweep_id, name FROM sweeps ORDER BY ingested_at DESC NULLS LAST, sweep_id DESC"
+        ).fetchall()
+    ]
+    # One scan of configs for all low-cardinality columns.
+    agg = con.execute(
+        "SELECT list(DISTINCT phase), list(DISTINCT batch_size), list(DISTINCT tp), "
+        "list(DISTINCT num_chips), list(DISTINCT input_len), list(DISTINCT output_len), "
+        "list(DISTINCT weight_dtype), count(*) FROM configs"
+    ).fetchone()
+    clean = [sorted(x for x in (v or []) if x is not None) for v in agg[:7]]
+    (
+        lex.phases,
+        lex.batch_sizes,
+        lex.tps,
+        lex.num_chips,
+        lex.input_lens,
+        lex.output_lens,
+        lex.dtypes,
+    ) = clean
+    lex.n_configs = int(agg[7] or 0)
+    for op_type, op_class in con.execute(
+        "SELECT op_type, any_value(op_class) FROM operators GROUP BY op_type ORDER BY op_type"
+    ).fetchall():
+        if op_type:
+            lex.op_types[op_type] = op_class
+    lex.op_classes = sorted({c for c in lex.op_types.values() if c})
+
+    # Glossary: every documented column by its own name, then the synonyms people use.
+    for (table, column), (label, unit, better) in _COLUMN_META.items():
+        if column not in lex.columns.get(table, {}):
+            continue
+        m = Metric(
+            f"{table}.{column}", table, column, label, unit, better, doc=lex.columns[table][column]
+        )
+        for phrase in {" ".join(tokens(column)), " ".join(tokens(label))}:
+            lex.metrics.setdefault(phrase, m)
+    for phrase, (table, column, phase) in SYNONYMS.items():
+        if column not in lex.columns.get(table, {}):
+            continue
+        label, unit, better = _COLUMN_META[(table, column)]
+        lex.metrics[phrase] = Metric(
+            f"{table}.{column}",
+            table,
+            column,
+            label,
+            unit,
+            better,
+            phase,
+            lex.columns[table][column],
+        )
+    return lex
+
+
+_CACHE: dict[tuple[str, int, int], Lexicon] = {}
+_LOCK = threading.Lock()
+
+
+def load_lexicon(store_path: Path) -> Lexicon:
+    """The lexicon of a store file, cached on (path, mtime, size)."""
+    path = Path(store_path).resolve()
+    st = path.stat()
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    with _LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+    from coview.store.db import connect
+
+    con = connect(path, read_only=True)
+    try:
+        lex = build_lexicon(con)
+    finally:
+        con.close()
+    with _LOCK:
+        for k in [k for k in _CACHE if k[0] == key[0]]:
+            del _CACHE[k]
+        _CACHE[key] = lex
+    return lex

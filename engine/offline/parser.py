@@ -1,0 +1,888 @@
+"""Question -> Intent: what is asked, about which entities, within which filters.
+
+The parser consumes every token it understands (entities from the lexicon, metric phrases,
+filter patterns such as "bs 8" or "4-way tensor parallel", question-class keywords). What is
+left is checked for things that look like an entity, a value or a metric the data does not
+hold; any of those makes the question a refusal rather than being silently ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from coview.engine.offline.lexicon import (
+    _DROP_PREFIX,
+    _DROP_SUFFIX,
+    COMPONENT_WORDS,
+    DTYPE_ALIASES,
+    MODEL_FAMILIES,
+    OP_ALIASES,
+    OP_CLASS_ALIASES,
+    OP_GROUPS,
+    TRAINING_WORDS,
+    UNKNOWN_METRIC_WORDS,
+    Lexicon,
+    Metric,
+    squash,
+    tokens,
+)
+
+KINDS = (
+    "lookup",
+    "property",
+    "model_property",
+    "rank",
+    "compare",
+    "trend",
+    "pareto",
+    "fits",
+    "op_longest",
+    "op_diff",
+    "op_share",
+    "op_bound",
+    "op_weights",
+    "op_lookup",
+)
+
+
+class Unanswerable(Exception):
+    """The question cannot be mapped completely onto the data; the message says why."""
+
+
+@dataclass
+class Intent:
+    """A parsed question."""
+
+    kind: str = ""
+    systems: list[str] = field(default_factory=list)  # system_ids in order of mention
+    models: list[str] = field(default_factory=list)
+    sweep: str | None = None
+    phases: list[str] = field(default_factory=list)
+    batches: list[int] = field(default_factory=list)
+    tps: list[int] = field(default_factory=list)
+    chips: list[int] = field(default_factory=list)
+    dtypes: list[str] = field(default_factory=list)
+    input_lens: list[int] = field(default_factory=list)
+    output_lens: list[int] = field(default_factory=list)
+    metrics: list[Metric] = field(default_factory=list)
+    op_types: list[str] = field(default_factory=list)
+    op_class: str | None = None
+    direction: str | None = None  # 'best' | 'worst' | 'high' | 'low'
+    trend_dim: str | None = None  # 'batch_size' | 'tp'
+    config_id: int | None = None
+    limit: int | None = None
+    words: set[str] = field(default_factory=set)  # all tokens, for answer phrasing
+
+    def dims(self) -> dict[str, list]:
+        """Config filters by column name."""
+        return {
+            "system_id": self.systems,
+            "model_id": self.models,
+            "phase": self.phases,
+            "batch_size": self.batches,
+            "tp": self.tps,
+            "num_chips": self.chips,
+            "weight_dtype": self.dtypes,
+            "input_len": self.input_lens,
+            "output_len": self.output_lens,
+        }
+
+
+_NUM_WORDS = {
+    "one": 1,
+    "single": 1,
+    "two": 2,
+    "four": 4,
+    "eight": 8,
+    "sixteen": 16,
+    "thirty": 30,
+    "three": 3,
+    "six": 6,
+    "a": 1,
+    "an": 1,
+}
+
+PHASE_PHRASES = {
+    "prefill": (
+        "prefill",
+        "prefills",
+        "pre fill",
+        "prompt processing",
+        "prompt phase",
+        "context phase",
+        "context encoding",
+        "prefilling",
+        "prompt encoding",
+    ),
+    "decode": (
+        "decode",
+        "decoding",
+        "decodes",
+        "token generation",
+        "generation phase",
+        "generation",
+        "generating",
+        "generate",
+        "autoregressive",
+        "decode phase",
+        "generation step",
+        "decode step",
+    ),
+}
+
+BOUND_WORDS = {"bound", "bottleneck", "bottlenecked", "limited", "limiter", "limits", "roofline"}
+WEIGHT_LOC_WORDS = {
+    "live",
+    "lives",
+    "stored",
+    "store",
+    "location",
+    "located",
+    "reside",
+    "resides",
+    "kept",
+    "pinned",
+    "held",
+    "where",
+    "placed",
+    "sit",
+    "sits",
+}
+SHARE_WORDS = {"share", "fraction", "percent", "percentage", "proportion", "portion"}
+DIFF_WORDS = {"differ", "differs", "difference", "differences", "different", "gap", "delta"}
+LONGEST_WORDS = {
+    "longest",
+    "slowest",
+    "dominant",
+    "dominates",
+    "dominate",
+    "biggest",
+    "largest",
+    "expensive",
+    "costliest",
+    "heaviest",
+    "most",
+    "top",
+    "hotspot",
+}
+SHORTEST_WORDS = {"shortest", "fastest", "cheapest", "least", "smallest", "quickest"}
+OP_WORDS = {
+    "operator",
+    "operators",
+    "op",
+    "ops",
+    "kernel",
+    "kernels",
+    "layer",
+    "layers",
+    "breakdown",
+}
+TREND_WORDS = {
+    "trend",
+    "trends",
+    "scale",
+    "scales",
+    "scaling",
+    "grow",
+    "grows",
+    "change",
+    "changes",
+    "vary",
+    "varies",
+    "evolve",
+    "evolves",
+    "increase",
+    "increases",
+    "increasing",
+    "decrease",
+    "decreases",
+    "function",
+    "sweep",
+    "across",
+    "over",
+    "affect",
+    "affects",
+    "impact",
+    "depend",
+    "depends",
+    "behave",
+    "behaves",
+}
+COMPARE_WORDS = {
+    "vs",
+    "versus",
+    "compare",
+    "compared",
+    "comparison",
+    "than",
+    "against",
+    "relative",
+    "faster",
+    "slower",
+    "cheaper",
+    "better",
+    "worse",
+    "difference",
+}
+BEST_WORDS = {"best", "optimal", "top", "ideal", "winner", "wins"}
+WORST_WORDS = {"worst"}
+HIGH_WORDS = {
+    "highest",
+    "most",
+    "max",
+    "maximum",
+    "largest",
+    "biggest",
+    "greatest",
+    "more",
+    "higher",
+    "larger",
+    "bigger",
+}
+LOW_WORDS = {"lowest", "least", "min", "minimum", "smallest", "fewest", "lower", "less", "smaller"}
+FAST_WORDS = {"fastest", "quickest", "faster", "quicker", "speediest"}
+SLOW_WORDS = {"slowest", "slower"}
+CHEAP_WORDS = {"cheapest", "cheaper"}
+EFFICIENT_WORDS = {"efficient", "efficiency"}
+FIT_WORDS = {"fit", "fits", "fitting", "oom"}
+PARETO_WORDS = {"pareto", "frontier", "efficient frontier"}
+THIS_CONFIG = (
+    "this config",
+    "this configuration",
+    "the selected config",
+    "selected config",
+    "current config",
+    "this one",
+    "the current configuration",
+)
+# Filler that carries no meaning for the query; anything else left over is inspected.
+_SYSTEMISH = re.compile(r"^(?:[a-z]{1,6}\d{2,4}[a-z]{0,4}|v\d{1,2}[a-z]?|gen\d)$")
+
+
+class _Tokens:
+    """The question's tokens with a consumed flag each."""
+
+    def __init__(self, text: str) -> None:
+        self.toks = tokens(text)
+        self.used = [False] * len(self.toks)
+
+    def free(self, i: int) -> bool:
+        return 0 <= i < len(self.toks) and not self.used[i]
+
+    def take(self, i: int, n: int = 1) -> None:
+        for k in range(i, min(i + n, len(self.toks))):
+            self.used[k] = True
+
+    def match_seq(self, seq: list[str], start: int) -> bool:
+        if start + len(seq) > len(self.toks):
+            return False
+        return all(self.free(start + k) and self.toks[start + k] == w for k, w in enumerate(seq))
+
+    def find_phrases(self, phrases: dict[str, object]) -> list[tuple[int, int, object]]:
+        """Longest-first, non-overlapping matches of token phrases; consumes them."""
+        out = []
+        by_len = sorted(phrases, key=lambda p: -len(p.split()))
+        for phrase in by_len:
+            seq = phrase.split()
+            for i in range(len(self.toks)):
+                if self.match_seq(seq, i):
+                    self.take(i, len(seq))
+                    out.append((i, len(seq), phrases[phrase]))
+        out.sort(key=lambda x: x[0])
+        return out
+
+
+def _num(tok: str) -> int | None:
+    if tok.isdigit():
+        return int(tok)
+    return _NUM_WORDS.get(tok)
+
+
+def _check_value(name: str, value: int, allowed: list[int], plural: str) -> None:
+    if allowed and value not in allowed:
+        raise Unanswerable(f"the sweep has no {name} {value}; {plural} are {_fmt_values(allowed)}")
+
+
+def _fmt_values(vals: list) -> str:
+    vals = list(vals)
+    if len(vals) > 6 and all(isinstance(v, int) for v in vals):
+        return f"{vals[0]}..{vals[-1]} ({', '.join(str(v) for v in vals)})"
+    return ", ".join(str(v) for v in vals)
+
+
+def _numbers_after(t: _Tokens, i: int) -> list[tuple[int, int]]:
+    """Numbers at i, i+2... joined by and/or/vs/to/','; returns (index, value)."""
+    out = []
+    while t.free(i) and t.toks[i].isdigit():
+        out.append((i, int(t.toks[i])))
+        if (
+            t.free(i + 1)
+            and t.toks[i + 1] in ("and", "or", "vs", "versus", "to")
+            and t.free(i + 2)
+            and t.toks[i + 2].isdigit()
+        ):
+            i += 2
+        else:
+            break
+    return out
+
+
+def _take_filters(t: _Tokens, it: Intent, lex: Lexicon) -> None:
+    """Batch, TP, chips, sequence lengths and 'top N' patterns."""
+    toks = t.toks
+    n = len(toks)
+    for i in range(n):
+        if not t.free(i):
+            continue
+        tok = toks[i]
+        # glued forms: tp4, bs8, b64, batch8
+        m = re.match(r"^(tp|bs|b|batch|mbs)(\d+)$", tok)
+        if m and m.group(1) == "b" and int(m.group(2)) not in lex.batch_sizes:
+            m = None  # "B200" is a chip, "b64" a batch size
+        if m:
+            v = int(m.group(2))
+            (it.tps if m.group(1) == "tp" else it.batches).append(v)
+            t.take(i)
+            continue
+        if tok in ("batch", "bs", "mbs", "bsz"):
+            j = i + 1
+            skip = {"size", "sizes", "of", "is", "equal", "equals", "at"}
+            while j < n and toks[j] in skip:
+                j += 1
+            nums = _numbers_after(t, j)
+            if nums:
+                it.batches += [v for _, v in nums]
+                t.take(i, nums[-1][0] - i + 1)
+            elif tok != "batch" or (j < n and toks[j] not in ("size", "sizes")):
+                t.take(i, j - i)
+            else:
+                t.take(i, j - i)
+            continue
+        if tok in ("tp", "tensor"):
+            j = i + 1
+            skip = {
+                "parallel",
+                "parallelism",
+                "parallelization",
+                "degree",
+                "of",
+                "is",
+                "size",
+                "equal",
+                "equals",
+                "sharding",
+                "shards",
+                "way",
+                "at",
+            }
+            while j < n and toks[j] in skip:
+                j += 1
+            nums = _numbers_after(t, j)
+            if nums:
+                it.tps += [v for _, v in nums]
+                t.take(i, nums[-1][0] - i + 1)
+            else:
+                t.take(i, j - i)
+            continue
+        v = _num(tok)
+        if v is not None and i + 1 < n:
+            nxt = toks[i + 1]
+            if nxt == "way" or (nxt in ("tp",) and tok.isdigit()):
+                # "4-way tensor parallel", "4 way tp", "4 tp"
+                j = i + 2 if nxt == "way" else i + 2
+                while j < n and toks[j] in (
+                    "tensor",
+                    "parallel",
+                    "parallelism",
+                    "tp",
+                    "sharding",
+                    "sharded",
+                    "split",
+                ):
+                    j += 1
+                it.tps.append(v)
+                t.take(i, j - i)
+                continue
+            if nxt in (
+                "chip",
+                "chips",
+                "gpu",
+                "gpus",
+                "device",
+                "devices",
+                "tpus",
+                "accelerators",
+                "accelerator",
+            ) and (tok.isdigit() or tok in _NUM_WORDS):
+                it.chips.append(v)
+                t.take(i, 2)
+                continue
+            if nxt in ("sequences", "requests", "users", "prompts", "queries") and tok.isdigit():
+                it.batches.append(v)
+                t.take(i, 2)
+                continue
+        if tok in ("top", "first") and t.free(i + 1) and toks[i + 1].isdigit():
+            it.limit = int(toks[i + 1])
+            t.take(i, 2)
+            continue
+        # sequence lengths
+        if tok in ("input", "prompt", "context", "seq", "sequence", "output", "generated"):
+            j = i + 1
+            while j < n and toks[j] in (
+                "len",
+                "length",
+                "lengths",
+                "of",
+                "tokens",
+                "size",
+                "is",
+                "token",
+            ):
+                j += 1
+            nums = _numbers_after(t, j)
+            if nums:
+                target = it.output_lens if tok in ("output", "generated") else it.input_lens
+                target += [v for _, v in nums]
+                t.take(i, nums[-1][0] - i + 1)
+            continue
+        if (
+            tok.isdigit()
+            and t.free(i + 1)
+            and toks[i + 1] in ("token", "tokens")
+            and t.free(i + 2)
+            and toks[i + 2]
+            in ("prompt", "prompts", "input", "context", "output", "outputs", "generated")
+        ):
+            target = (
+                it.output_lens
+                if toks[i + 2] in ("output", "outputs", "generated")
+                else it.input_lens
+            )
+            target.append(int(tok))
+            t.take(i, 3)
+    # "8 chips" spelled "on one chip" / "a single chip"
+    for i in range(n):
+        if (
+            t.free(i)
+            and toks[i] in ("chip", "gpu", "device")
+            and i > 0
+            and toks[i - 1] in ("single", "one")
+            and t.free(i - 1)
+        ):
+            it.chips.append(1)
+            t.take(i - 1, 2)
+
+
+def _check_values(it: Intent, lex: Lexicon) -> None:
+    for b in it.batches:
+        _check_value("batch size", b, lex.batch_sizes, "batch sizes")
+    for v in it.tps:
+        _check_value("TP degree", v, lex.tps, "TP degrees")
+    for v in it.chips:
+        _check_value("configuration with", v, lex.num_chips, "chip counts")
+    for v in it.input_lens:
+        _check_value("input length", v, lex.input_lens, "input lengths")
+    for v in it.output_lens:
+        _check_value("output length", v, lex.output_lens, "output lengths")
+
+
+def _take_entities(t: _Tokens, it: Intent, lex: Lexicon, original: str) -> None:
+    toks = t.toks
+    n = len(toks)
+    # systems, models and sweeps: n-grams of free tokens compared squashed, longest first
+    sweep_variants = {}
+    for sid, name in lex.sweeps:
+        for v in (squash(sid), squash(name)):
+            if len(v) >= 4:
+                sweep_variants[v] = sid
+    for size in (4, 3, 2, 1):
+        for i in range(n - size + 1):
+            if not all(t.free(k) for k in range(i, i + size)):
+                continue
+            key = "".join(toks[i : i + size]).replace(".", "")
+            if key in lex.system_variants:
+                sid = lex.system_variants[key]
+                if sid not in it.systems:
+                    it.systems.append(sid)
+                t.take(i, size)
+                # "the H100 SXM 80GB", "NVIDIA H100": parts people add to a name
+                j = i + size
+                while t.free(j) and _DROP_SUFFIX.match(toks[j]):
+                    t.take(j)
+                    j += 1
+                j = i - 1
+                vendor = (lex.systems[sid].vendor or "").lower()
+                while t.free(j) and (toks[j] in _DROP_PREFIX or toks[j] == vendor):
+                    t.take(j)
+                    j -= 1
+                # "one H100", "8 H100s": a chip count
+                if t.free(j) and (toks[j] in ("one", "single") or toks[j].isdigit()):
+                    it.chips.append(1 if not toks[j].isdigit() else int(toks[j]))
+                    t.take(j)
+            elif key in lex.model_variants:
+                mid = lex.model_variants[key]
+                if mid not in it.models:
+                    it.models.append(mid)
+                t.take(i, size)
+            elif key in sweep_variants:
+                it.sweep = sweep_variants[key]
+                t.take(i, size)
+    # order systems by first mention (n-gram passes find long names first)
+    # op types, groups and classes
+    op_phr: dict[str, tuple[str, ...]] = {}
+    for op in lex.op_types:
+        op_phr[" ".join(tokens(op))] = (op,)
+        for a in OP_ALIASES.get(op, ()):
+            op_phr[" ".join(tokens(a))] = (op,)
+    for g, ops in OP_GROUPS.items():
+        present = tuple(o for o in ops if o in lex.op_types)
+        if present:
+            op_phr[" ".join(tokens(g))] = present
+    for _i, _n, ops in t.find_phrases(op_phr):
+        for o in ops:
+            if o not in it.op_types:
+                it.op_types.append(o)
+    cls_phr = {}
+    for c in lex.op_classes:
+        cls_phr[c] = c
+        for a in OP_CLASS_ALIASES.get(c, ()):
+            cls_phr[" ".join(tokens(a))] = c
+    for _i, _n, c in t.find_phrases(cls_phr):
+        it.op_class = c
+    # phases
+    ph = {}
+    for phase in lex.phases:
+        ph[phase] = phase
+        for a in PHASE_PHRASES.get(phase, ()):
+            ph[" ".join(tokens(a))] = phase
+    for _i, _n, p in t.find_phrases(ph):
+        if p not in it.phases:
+            it.phases.append(p)
+    # dtypes
+    for i in range(n):
+        if t.free(i) and toks[i] in DTYPE_ALIASES:
+            d = DTYPE_ALIASES[toks[i]]
+            if d not in lex.dtypes:
+                raise Unanswerable(
+                    f"the data has no {d} configurations; data types are {', '.join(lex.dtypes)}"
+                )
+            if d not in it.dtypes:
+                it.dtypes.append(d)
+            t.take(i)
+            if t.free(i + 1) and toks[i + 1] in (
+                "weights",
+                "precision",
+                "dtype",
+                "quantization",
+                "quantized",
+                "mode",
+                "data",
+                "type",
+            ):
+                t.take(i + 1)
+
+
+def _take_metrics(t: _Tokens, it: Intent, lex: Lexicon) -> None:
+    for _i, _n, m in t.find_phrases(dict(lex.metrics)):
+        if all(m.key != x.key or m.phase != x.phase for x in it.metrics):
+            it.metrics.append(m)
+
+
+_MEASURES = {
+    "power",
+    "energy",
+    "temperature",
+    "utilization",
+    "utilisation",
+    "area",
+    "cost",
+    "price",
+    "latency",
+    "frequency",
+    "efficiency",
+    "errors",
+    "wattage",
+    "watts",
+    "heat",
+    "voltage",
+    "consumption",
+    "throughput",
+    "accuracy",
+}
+_COMPONENTS = {
+    "hbm",
+    "sram",
+    "dram",
+    "l2",
+    "l1",
+    "ici",
+    "nvlink",
+    "interconnect",
+    "cpu",
+    "host",
+    "network",
+    "pcie",
+    "cores",
+    "die",
+}
+
+
+def _check_component_metric(t: _Tokens, lex: Lexicon) -> None:
+    """'power of the HBM', 'SRAM energy': a per-component figure no column holds."""
+    toks = t.toks
+    for i, tok in enumerate(toks):
+        if tok not in _COMPONENTS or not t.free(i):
+            continue
+        near = [j for j in range(max(0, i - 3), min(len(toks), i + 2)) if j != i]
+        for j in near:
+            w = toks[j]
+            if w not in _MEASURES or not t.free(j):
+                continue
+            between = toks[min(i, j) + 1 : max(i, j)]
+            if any(b not in ("of", "the", "on", "for", "in", "s") for b in between):
+                continue
+            if f"{tok} {w}" in lex.metrics or f"{w} {tok}" in lex.metrics:
+                continue
+            raise Unanswerable(
+                f"no column holds {tok.upper()} {w}: the schema has {w} only for a whole "
+                "configuration or chip, not per component"
+            )
+
+
+def _original_span(question: str, tok: str) -> str:
+    m = re.search(re.escape(tok), question, re.IGNORECASE)
+    return question[m.start() : m.end()] if m else tok
+
+
+def _check_leftovers(t: _Tokens, it: Intent, lex: Lexicon, question: str) -> None:
+    """Refuse on leftover tokens that name something the data does not hold."""
+    toks = t.toks
+    for i, tok in enumerate(toks):
+        if not t.free(i):
+            continue
+        if tok in MODEL_FAMILIES:
+            span = " ".join(toks[i : i + 3]) if i + 1 < len(toks) else tok
+            raise Unanswerable(
+                f"the data has no model named {_original_span(question, tok)}"
+                f"{'' if span == tok else ' (' + span + ')'}; it has: {lex.model_names()}"
+            )
+        if re.match(r"^\d+(\.\d+)?[bm]$", tok):
+            raise Unanswerable(f"the data has no {tok.upper()} model; it has: {lex.model_names()}")
+        if tok in ("tpu", "gpu") and t.free(i + 1) and _SYSTEMISH.match(toks[i + 1]):
+            name = (
+                _original_span(question, f"{tok} {toks[i + 1]}")
+                if False
+                else f"{tok.upper()} {toks[i + 1]}"
+            )
+            raise Unanswerable(f"the data has no system named {name}; it has: {lex.system_names()}")
+        if _SYSTEMISH.match(tok) and tok not in DTYPE_ALIASES:
+            raise Unanswerable(
+                f"the data has no system named {_original_span(question, tok)}; "
+                f"it has: {lex.system_names()}"
+            )
+    for i, tok in enumerate(toks):
+        if not t.free(i):
+            continue
+        if tok in UNKNOWN_METRIC_WORDS:
+            raise Unanswerable(
+                f"the schema has no metric called {tok!r} (the data holds latency, "
+                "throughput, cost, power, energy, memory and roofline times)"
+            )
+        if tok in COMPONENT_WORDS and it.metrics:
+            raise Unanswerable(
+                f"no column holds {tok.upper()} {it.metrics[0].label} "
+                f"(the {it.metrics[0].column} column is for the whole "
+                f"{'chip' if it.metrics[0].table == 'systems' else 'configuration'})"
+            )
+    for i, tok in enumerate(toks):
+        if t.free(i) and re.match(r"^\d+(\.\d+)?$", tok):
+            raise Unanswerable(
+                f"I could not tell what {tok!r} refers to; name it as e.g. 'batch {tok}', "
+                f"'TP {tok}' or '{tok} chips'"
+            )
+
+
+def _has(words: set[str], vocab: set[str]) -> bool:
+    return bool(words & vocab)
+
+
+def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Intent:
+    """Parse one question against a store's lexicon; raises Unanswerable with a reason."""
+    it = Intent()
+    t = _Tokens(question)
+    words = set(t.toks)
+    it.words = words
+    joined = " ".join(t.toks)
+    if words & TRAINING_WORDS:
+        raise Unanswerable("the data is inference only (prefill/decode); it has no training runs")
+    for phrase in THIS_CONFIG:
+        seq = phrase.split()
+        for i in range(len(t.toks)):
+            if t.match_seq(seq, i):
+                t.take(i, len(seq))
+                it.config_id = -1
+    if it.config_id == -1:
+        if context_config is None:
+            raise Unanswerable(
+                "no configuration is selected; select one, or name it "
+                "(system, phase, batch, TP, data type)"
+            )
+        it.config_id = context_config
+    _take_entities(t, it, lex, question)
+    _take_filters(t, it, lex)
+    _check_values(it, lex)
+    _check_component_metric(t, lex)
+    _take_metrics(t, it, lex)
+    # keyword-only phrases that must not be mistaken for metrics or components
+    for phrase in (
+        "in memory",
+        "in hbm",
+        "in sram",
+        "from sram",
+        "from hbm",
+        "sram or hbm",
+        "hbm or sram",
+        "on chip",
+        "out of memory",
+        "enough memory",
+        "enough hbm",
+        "fit in memory",
+        "fits in memory",
+        "weights",
+        "weight",
+    ):
+        seq = phrase.split()
+        for i in range(len(t.toks)):
+            if t.match_seq(seq, i) and (
+                it.op_types
+                or it.op_class
+                or words & (FIT_WORDS | WEIGHT_LOC_WORDS | OP_WORDS)
+                or phrase in ("weights", "weight")
+            ):
+                t.take(i, len(seq))
+    # "memory-bound", "compute bound", "communication-bound"
+    for i, tok in enumerate(t.toks):
+        if (
+            tok in ("memory", "compute", "communication", "comm", "bandwidth")
+            and i + 1 < len(t.toks)
+            and t.toks[i + 1] in ("bound", "limited")
+        ):
+            t.take(i, 2)
+    # the HBM capacity metric "memory" alone: the memory footprint of a config
+    _decide_kind(it, words, joined, lex)
+    _check_leftovers(t, it, lex, question)
+    return it
+
+
+def _decide_kind(it: Intent, words: set[str], joined: str, lex: Lexicon) -> None:
+    op_level = bool(it.op_types or it.op_class or words & OP_WORDS)
+    if words & BEST_WORDS:
+        it.direction = "best"
+    elif words & WORST_WORDS:
+        it.direction = "worst"
+    elif words & HIGH_WORDS:
+        it.direction = "high"
+    elif words & LOW_WORDS:
+        it.direction = "low"
+    if not it.metrics and not op_level:
+        if words & (FAST_WORDS | SLOW_WORDS):
+            it.metrics.append(_metric(lex, "configs", "latency_s"))
+            it.direction = it.direction or ("worst" if words & SLOW_WORDS else "best")
+        elif words & CHEAP_WORDS:
+            it.metrics.append(_metric(lex, "configs", "usd_per_1m_tokens"))
+            it.direction = it.direction or "best"
+        elif words & EFFICIENT_WORDS:
+            it.metrics.append(_metric(lex, "configs", "perf_per_tco"))
+            it.direction = it.direction or "best"
+    if words & FAST_WORDS and it.direction in (None, "high", "low"):
+        it.direction = "best"
+    if words & SLOW_WORDS and it.direction in (None, "high", "low"):
+        it.direction = "worst"
+    it.metrics = [m for m in it.metrics if m is not None]
+    for m in it.metrics:
+        if m.phase and m.phase not in it.phases and m.phase in lex.phases:
+            it.phases.append(m.phase)
+
+    if words & {"pareto", "frontier"}:
+        it.kind = "pareto"
+        return
+    if op_level:
+        if words & BOUND_WORDS or "memory bound" in joined or "compute bound" in joined:
+            it.kind = "op_bound"
+        elif (
+            ("weights" in words or "weight" in words)
+            and (words & WEIGHT_LOC_WORDS or words & {"sram", "hbm"})
+            and not words & SHARE_WORDS
+        ):
+            it.kind = "op_weights"
+        elif words & SHARE_WORDS or "how much of" in joined:
+            it.kind = "op_share"
+        elif words & DIFF_WORDS and len(it.systems) >= 2:
+            it.kind = "op_diff"
+        elif (
+            it.op_types
+            and (it.metrics or len(it.op_types) <= 3)
+            and not (words & (LONGEST_WORDS | SHORTEST_WORDS))
+        ):
+            it.kind = "op_lookup"
+        else:
+            it.kind = "op_longest"
+            it.direction = "low" if words & SHORTEST_WORDS and not words & LONGEST_WORDS else "high"
+        return
+    if (
+        ("weights" in words or "weight" in words)
+        and (words & WEIGHT_LOC_WORDS or words & {"sram", "hbm"})
+        and not it.metrics
+    ):
+        it.kind = "op_weights"
+        return
+    if words & FIT_WORDS or "out of memory" in joined or "enough memory" in joined:
+        if not it.direction:
+            it.kind = "fits"
+            return
+    if words & {"bottleneck", "bottlenecked", "bound"}:
+        it.kind = "op_bound"
+        return
+    trend_dim = None
+    if words & TREND_WORDS or "as batch" in joined or "with batch" in joined:
+        if ("batch" in words or "batches" in words) and not it.batches:
+            trend_dim = "batch_size"
+        elif ("tp" in words or "tensor" in words or "parallelism" in words) and not it.tps:
+            trend_dim = "tp"
+        elif len(it.batches) >= 3:
+            trend_dim = "batch_size"
+        elif len(it.tps) >= 3:
+            trend_dim = "tp"
+    if trend_dim:
+        it.kind = "trend"
+        it.trend_dim = trend_dim
+        return
+    multi = (
+        len(it.systems) >= 2
+        or len(it.phases) >= 2
+        or len(it.dtypes) >= 2
+        or len(it.batches) >= 2
+        or len(it.tps) >= 2
+        or len(it.models) >= 2
+    )
+    table = it.metrics[0].table if it.metrics else None
+    if table == "systems":
+        it.kind = "property"
+        return
+    if table == "models":
+        it.kind = "model_property"
+        return
+    if multi:
+        it.kind = "compare"
+        return
+    if it.direction or words & {"which", "what system", "rank", "ranking"} and not it.systems:
+        if it.direction or "which" in words:
+            it.kind = "rank"
+            it.direction = it.direction or "best"
+            return
+    it.kind = "lookup"
+
+
+def _metric(lex: Lexicon, table: str, column: str) -> Metric | None:
+    return lex.metric(table, column)

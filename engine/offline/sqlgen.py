@@ -1,0 +1,311 @@
+"""Intent -> SQL. Every statement is a plain SELECT over schema v1 that the guard accepts.
+
+Only values read from the store itself (the lexicon) or parsed integers are written into the
+SQL, quoted as literals. Operator queries always pick their configuration(s) first in a CTE
+and join operators on config_id, so they never aggregate the whole operators table.
+Every number the answer will state is a column of the result (counts, totals, shares'
+numerator and denominator), so the grounding check can trace it.
+"""
+
+from __future__ import annotations
+
+from coview.engine.offline.lexicon import Lexicon, Metric
+from coview.engine.offline.parser import Intent
+
+
+def lit(value: object) -> str:
+    """A SQL literal for a value taken from the store or a parsed integer."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(int(value))
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _in(col: str, values: list) -> str:
+    if len(values) == 1:
+        return f"{col} = {lit(values[0])}"
+    return f"{col} IN ({', '.join(lit(v) for v in values)})"
+
+
+# Config columns shown with every config-level answer (they name the config).
+CONFIG_COLS = (
+    "c.config_id",
+    "s.name AS system",
+    "c.phase",
+    "c.batch_size",
+    "c.tp",
+    "c.num_chips",
+    "c.weight_dtype",
+)
+
+
+def config_where(it: Intent, lex: Lexicon, defaults: dict) -> list[str]:
+    """WHERE conditions on configs c for the intent's filters plus the chosen defaults."""
+    conds: list[str] = []
+    if it.config_id is not None:
+        return [f"c.config_id = {int(it.config_id)}"]
+    if defaults.get("sweep"):
+        conds.append(f"c.sweep_id = {lit(defaults['sweep'])}")
+    for col, vals in it.dims().items():
+        vals = vals or defaults.get(col) or []
+        if vals:
+            conds.append(_in(f"c.{col}", vals))
+    return conds
+
+
+def _where(conds: list[str]) -> str:
+    return ("\nWHERE " + "\n  AND ".join(conds)) if conds else ""
+
+
+def order_dir(metric: Metric, direction: str | None) -> str:
+    """ASC or DESC so that the first row is what the question asks for."""
+    if direction in ("high",):
+        return "DESC"
+    if direction in ("low",):
+        return "ASC"
+    worst = direction == "worst"
+    if metric.better == "high":
+        return "ASC" if worst else "DESC"
+    return "DESC" if worst else "ASC"
+
+
+def group_cols(it: Intent) -> list[str]:
+    """The config columns the question compares across (several values named)."""
+    cols = []
+    if len(it.systems) >= 2:
+        cols.append("c.system_id")
+    for col, vals in (
+        ("c.phase", it.phases),
+        ("c.weight_dtype", it.dtypes),
+        ("c.batch_size", it.batches),
+        ("c.tp", it.tps),
+        ("c.model_id", it.models),
+        ("c.num_chips", it.chips),
+    ):
+        if len(vals) >= 2:
+            cols.append(col)
+    return cols
+
+
+def per_group_sql(
+    it: Intent,
+    lex: Lexicon,
+    defaults: dict,
+    metrics: list[Metric],
+    partition: list[str],
+    order_metric: Metric,
+    direction: str | None,
+    keep: int,
+) -> str:
+    """Up to `keep` configs per group (fitting first, best first) with the group's count and
+    the min/max of the ranking metric over fitting configs."""
+    col = f"c.{order_metric.column}"
+    part = ", ".join(partition) if partition else "NULL"
+    mcols = ", ".join(f"c.{m.column}" for m in metrics)
+    d = order_dir(order_metric, direction)
+    extra_cols = ""
+    if "c.model_id" in partition or len(lex.models) > 1:
+        extra_cols += ", c.model_id"
+    if len(lex.input_lens) > 1:
+        extra_cols += ", c.input_len"
+    if len(lex.output_lens) > 1:
+        extra_cols += ", c.output_len"
+    return (
+        "WITH m AS (\n"
+        f"  SELECT {', '.join(CONFIG_COLS)}{extra_cols}, c.fits_memory, {mcols},\n"
+        f"    count(*) OVER w AS configs_matched,\n"
+        f"    count(*) FILTER (WHERE c.fits_memory IS NOT FALSE) OVER w AS configs_fitting,\n"
+        f"    min({col}) FILTER (WHERE c.fits_memory IS NOT FALSE) OVER w AS min_{order_metric.column},\n"
+        f"    max({col}) FILTER (WHERE c.fits_memory IS NOT FALSE) OVER w AS max_{order_metric.column},\n"
+        f"    row_number() OVER (PARTITION BY {part} ORDER BY c.fits_memory IS FALSE, "
+        f"{col} {d} NULLS LAST, c.config_id) AS rank\n"
+        "  FROM configs c JOIN systems s ON s.system_id = c.system_id"
+        + _where(config_where(it, lex, defaults)).replace("\n", "\n  ")
+        + f"\n  WINDOW w AS (PARTITION BY {part})\n)\n"
+        f"SELECT * FROM m WHERE rank <= {int(keep)} ORDER BY {_order_groups(partition)}rank"
+    )
+
+
+def _order_groups(partition: list[str]) -> str:
+    names = {
+        "c.system_id": "system",
+        "c.phase": "phase",
+        "c.weight_dtype": "weight_dtype",
+        "c.batch_size": "batch_size",
+        "c.tp": "tp",
+        "c.model_id": "model_id",
+        "c.num_chips": "num_chips",
+    }
+    return "".join(f"{names[p]}, " for p in partition if p in names)
+
+
+def rank_sql(
+    it: Intent, lex: Lexicon, defaults: dict, metric: Metric, per_system: bool, limit: int
+) -> str:
+    """Best configs by a metric among those that fit in memory: per system, or overall."""
+    col = f"c.{metric.column}"
+    d = order_dir(metric, it.direction)
+    conds = config_where(it, lex, defaults) + ["c.fits_memory IS NOT FALSE"]
+    base = (
+        f"SELECT {', '.join(CONFIG_COLS)}, {col}"
+        + (", c.model_id" if len(lex.models) > 1 else "")
+        + "\nFROM configs c JOIN systems s ON s.system_id = c.system_id"
+        + _where(conds)
+    )
+    if per_system:
+        return (
+            base + f"\nQUALIFY row_number() OVER (PARTITION BY c.system_id ORDER BY {col} {d} "
+            "NULLS LAST, c.config_id) = 1"
+            + f"\nORDER BY {col} {d} NULLS LAST, system\nLIMIT {int(limit)}"
+        )
+    return base + f"\nORDER BY {col} {d} NULLS LAST, c.config_id\nLIMIT {int(limit)}"
+
+
+def property_sql(it: Intent, metrics: list[Metric], table: str) -> str:
+    key, label = ("system_id", "system") if table == "systems" else ("model_id", "model")
+    cols = ", ".join(m.column for m in metrics)
+    ids = it.systems if table == "systems" else it.models
+    where = f"\nWHERE {_in(key, ids)}" if ids else ""
+    m0 = metrics[0]
+    if m0.unit == "text":
+        order = "name"
+    else:
+        d = order_dir(m0, it.direction) if it.direction else "DESC"
+        order = f"{m0.column} {d} NULLS LAST, name"
+    return f"SELECT name AS {label}, {cols}\nFROM {table}{where}\nORDER BY {order}"
+
+
+def trend_sql(it: Intent, lex: Lexicon, defaults: dict, metric: Metric) -> str:
+    """The metric at each value of the trend dimension: best fitting config per point."""
+    dim = it.trend_dim or "batch_size"
+    col = f"c.{metric.column}"
+    d = order_dir(metric, None)
+    conds = config_where(it, lex, defaults) + ["c.fits_memory IS NOT FALSE"]
+    return (
+        f"SELECT {', '.join(CONFIG_COLS)}, {col}\n"
+        "FROM configs c JOIN systems s ON s.system_id = c.system_id"
+        + _where(conds)
+        + f"\nQUALIFY row_number() OVER (PARTITION BY c.system_id, c.{dim} ORDER BY {col} {d} "
+        "NULLS LAST, c.config_id) = 1" + f"\nORDER BY system, c.{dim}"
+    )
+
+
+def pareto_sql(it: Intent, lex: Lexicon, defaults: dict) -> str:
+    conds = config_where(it, lex, defaults) + ["c.is_pareto"]
+    return (
+        f"SELECT {', '.join(CONFIG_COLS)}, c.latency_s, c.perf_per_tco,\n"
+        "  count(*) OVER (PARTITION BY c.system_id, c.phase) AS frontier_points\n"
+        "FROM configs c JOIN systems s ON s.system_id = c.system_id"
+        + _where(conds)
+        + "\nORDER BY system, c.phase, c.latency_s"
+    )
+
+
+def fits_sql(it: Intent, lex: Lexicon, defaults: dict) -> str:
+    """Per system, dtype and TP: whether every / any matching config fits, and the sizes."""
+    conds = config_where(it, lex, defaults)
+    return (
+        "SELECT s.name AS system, c.weight_dtype, c.tp,\n"
+        "  count(*) AS configs_matched,\n"
+        "  count(*) FILTER (WHERE c.fits_memory) AS configs_fitting,\n"
+        "  max(c.weight_bytes_per_chip) AS weight_bytes_per_chip,\n"
+        "  max(c.kv_bytes_per_chip) AS max_kv_bytes_per_chip,\n"
+        "  any_value(s.hbm_bytes) AS hbm_bytes,\n"
+        "  bool_and(c.fits_memory) AS all_fit, bool_or(c.fits_memory) AS any_fit,\n"
+        "  count(*) FILTER (WHERE c.fits_memory IS NULL) AS fits_unknown\n"
+        "FROM configs c JOIN systems s ON s.system_id = c.system_id"
+        + _where(conds)
+        + "\nGROUP BY s.name, c.weight_dtype, c.tp\nORDER BY system, c.weight_dtype, c.tp"
+    )
+
+
+def cfg_cte(it: Intent, lex: Lexicon, defaults: dict, per_system: bool) -> str:
+    """A CTE `cfg` holding the configuration(s) an operator question is about: one per
+    system, chosen by the named filters, then bf16, fitting, lowest latency."""
+    conds = config_where(it, lex, defaults)
+    pref = "c.fits_memory IS FALSE, c.latency_s ASC NULLS LAST, c.config_id"
+    sel = (
+        f"  SELECT {', '.join(CONFIG_COLS)}, c.system_id, c.latency_s, c.fits_memory\n"
+        "  FROM configs c JOIN systems s ON s.system_id = c.system_id"
+        + _where(conds).replace("\n", "\n  ")
+    )
+    if per_system:
+        sel += f"\n  QUALIFY row_number() OVER (PARTITION BY c.system_id ORDER BY {pref}) = 1"
+    else:
+        sel += f"\n  ORDER BY {pref}\n  LIMIT 1"
+    return "WITH cfg AS (\n" + sel + "\n)"
+
+
+_CFG_OUT = (
+    "cfg.system",
+    "cfg.phase",
+    "cfg.batch_size",
+    "cfg.tp",
+    "cfg.num_chips",
+    "cfg.weight_dtype",
+    "cfg.config_id",
+)
+
+
+def op_rows_sql(
+    it: Intent, lex: Lexicon, defaults: dict, per_system: bool, order: str = "total_time_s DESC"
+) -> str:
+    """Each operator of the chosen config(s): per-instance times, total (time x count) and
+    the config-wide operator time; the named op types/class are filtered after the totals."""
+    cond = ""
+    if it.op_types:
+        cond = "\nWHERE " + _in("op_type", it.op_types)
+    elif it.op_class:
+        cond = f"\nWHERE op_class = {lit(it.op_class)}"
+    return (
+        cfg_cte(it, lex, defaults, per_system) + ",\nops AS (\n"
+        f"  SELECT {', '.join(_CFG_OUT)}, o.op_index, o.layer_name, o.op_type, o.op_class,\n"
+        "    o.count, o.compute_time_s, o.memory_time_s, o.comm_time_s, o.roofline_time_s,\n"
+        "    o.roofline_time_s * o.count AS total_time_s,\n"
+        "    sum(o.roofline_time_s * o.count) OVER (PARTITION BY cfg.config_id) AS config_op_time_s,\n"
+        "    o.flops, o.bytes_read, o.bytes_weight, o.bytes_comm, o.weights_location\n"
+        "  FROM operators o JOIN cfg ON o.config_id = cfg.config_id\n)\n"
+        f"SELECT * FROM ops{cond}\nORDER BY system, {order}, op_index"
+    )
+
+
+def op_share_sql(it: Intent, lex: Lexicon, defaults: dict, per_system: bool) -> str:
+    """Time of the named op class/types vs all operators of the config(s)."""
+    if it.op_types:
+        cond = _in("o.op_type", it.op_types)
+    else:
+        cond = f"o.op_class = {lit(it.op_class or 'collective')}"
+    return (
+        cfg_cte(it, lex, defaults, per_system) + f"\nSELECT {', '.join(_CFG_OUT)},\n"
+        f"  sum(CASE WHEN {cond} THEN o.roofline_time_s * o.count ELSE 0 END) AS selected_time_s,\n"
+        "  sum(o.roofline_time_s * o.count) AS config_op_time_s,\n"
+        f"  100.0 * sum(CASE WHEN {cond} THEN o.roofline_time_s * o.count ELSE 0 END)"
+        " / nullif(sum(o.roofline_time_s * o.count), 0) AS share_pct,\n"
+        f"  count(*) FILTER (WHERE {cond}) AS selected_ops\n"
+        "FROM operators o JOIN cfg ON o.config_id = cfg.config_id\n"
+        f"GROUP BY {', '.join(_CFG_OUT)}\nORDER BY cfg.system"
+    )
+
+
+def op_diff_sql(it: Intent, lex: Lexicon, defaults: dict) -> str:
+    """Per op type, the total time on the first two systems and their difference."""
+    a, b = it.systems[0], it.systems[1]
+    return (
+        cfg_cte(it, lex, defaults, True)
+        + ",\nt AS (\n  SELECT cfg.system, cfg.system_id, o.op_type, "
+        "sum(o.roofline_time_s * o.count) AS total_time_s\n"
+        "  FROM operators o JOIN cfg ON o.config_id = cfg.config_id\n"
+        "  GROUP BY cfg.system, cfg.system_id, o.op_type\n)\n"
+        "SELECT ta.op_type, ta.system AS system_a, ta.total_time_s AS time_a_s,\n"
+        "  tb.system AS system_b, tb.total_time_s AS time_b_s,\n"
+        "  tb.total_time_s - ta.total_time_s AS diff_s\n"
+        f"FROM t ta JOIN t tb ON ta.op_type = tb.op_type AND ta.system_id = {lit(a)} "
+        f"AND tb.system_id = {lit(b)}\n"
+        "ORDER BY abs(tb.total_time_s - ta.total_time_s) DESC, ta.op_type"
+    )
+
+
+def config_desc_sql(it: Intent, lex: Lexicon, defaults: dict, per_system: bool) -> str:
+    """The chosen config(s) of an operator question, for display."""
+    return cfg_cte(it, lex, defaults, per_system) + "\nSELECT * FROM cfg ORDER BY system"
