@@ -126,7 +126,9 @@ def test_parse_file_name_fields():
     assert (info.fe, info.hbme) == (0.55, 0.6)
 
 
-@pytest.mark.parametrize("f", FILES, ids=lambda f: f.name[-60:])
+@pytest.mark.parametrize(
+    "f", FILES, ids=lambda f: f.name.replace("-fe0.7-ep1-hbme0.9", "").removesuffix("-summary.json")
+)
 def test_committed_names_agree_with_their_json(f):
     info = parse_file_name(f.name)
     s = json.loads(f.read_text())
@@ -135,7 +137,9 @@ def test_committed_names_agree_with_their_json(f):
     assert info.fe == round(s["flops_efficiency"], 2)
 
 
-@pytest.mark.parametrize("f", FILES, ids=lambda f: f.name[-60:])
+@pytest.mark.parametrize(
+    "f", FILES, ids=lambda f: f.name.replace("-fe0.7-ep1-hbme0.9", "").removesuffix("-summary.json")
+)
 def test_values_carried_over(frames, f):
     s = json.loads(f.read_text())
     info = parse_file_name(f.name)
