@@ -375,12 +375,16 @@ class Expected:
     tolerance: float = DEFAULT_TOLERANCE
     unit: str | None = None
     entities: list[Entity] = field(default_factory=list)  # kind 'name': the pool
+    # kind 'name': every acceptable answer (ties: the expected SQL returned several rows)
+    accept: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
         if self.kind == "number":
             return f"{_fmt_num(self.value)}{' ' + self.unit if self.unit else ''}"
         if self.kind == "config":
             return ", ".join(f"{k}={_plain(v)}" for k, v in self.value.items())
+        if self.kind == "name" and len(self.accept) > 1:
+            return " or ".join(self.accept)
         return str(self.value)
 
 
@@ -403,12 +407,15 @@ def grade_answer(text: str, expected: Expected) -> tuple[bool, str]:
         shown = ", ".join(n.text for n in nums) or "no numbers"
         return False, f"no number in the answer line equals {expected.describe()} (saw: {shown})"
     if kind == "name":
-        pool = expected.entities or [Entity(str(expected.value), [str(expected.value)])]
+        pool = expected.entities or [
+            Entity(a, [a]) for a in (expected.accept or [str(expected.value)])
+        ]
         first = first_entity(head, pool)
         if first is None:
             return False, f"the answer line names no {expected.value!r} (nor any alternative)"
-        if first.lower() != str(expected.value).lower():
-            return False, f"the answer line names {first!r} first, not {expected.value!r}"
+        accept = {a.lower() for a in (expected.accept or [str(expected.value)])}
+        if first.lower() not in accept:
+            return False, f"the answer line names {first!r} first, not {expected.describe()!r}"
         return True, f"names {first!r}"
     if kind == "boolean":
         got = read_boolean(head)

@@ -123,23 +123,26 @@ def _vocabulary(con) -> list[list[Entity]]:
         "SELECT DISTINCT phase FROM configs WHERE phase IS NOT NULL",
         "SELECT DISTINCT weight_dtype FROM configs WHERE weight_dtype IS NOT NULL "
         "UNION SELECT DISTINCT act_dtype FROM configs WHERE act_dtype IS NOT NULL",
+        "SELECT DISTINCT weights_location FROM operators WHERE weights_location IS NOT NULL",
     ):
         groups.append([Entity(str(r[0]), [str(r[0])]) for r in q(sql)])
     return [g for g in groups if g]
 
 
-def _pool(value: str, candidates: list[str], vocab: list[list[Entity]]) -> list[Entity]:
-    low = value.lower()
+def _pool(accept: list[str], candidates: list[str], vocab: list[list[Entity]]) -> list[Entity]:
+    """The entities the answer could name: the kind (group) the expected names belong to."""
+    lows = {a.lower(): a for a in accept}
     pool: list[Entity] = []
     for group in vocab:
-        if any(low == a.lower() for e in group for a in e.aliases):
+        if any(a.lower() in lows for e in group for a in e.aliases):
             pool = [Entity(e.key, list(e.aliases)) for e in group]
-            for e in pool:  # key the expected entity by the spelling the question file uses
-                if any(low == a.lower() for a in e.aliases):
-                    e.key = value
+            for e in pool:  # key expected entities by the spelling the expected value uses
+                for a in e.aliases:
+                    if a.lower() in lows:
+                        e.key = lows[a.lower()]
             break
-    if not pool:
-        pool = [Entity(value, [value])]
+    keys = {e.key.lower() for e in pool}
+    pool += [Entity(a, [a]) for a in accept if a.lower() not in keys]
     keys = {e.key.lower() for e in pool}
     pool += [Entity(c, [c]) for c in candidates if c.lower() not in keys]
     return pool
@@ -152,7 +155,7 @@ def resolve_expected(q: Question, con, vocab: list[list[Entity]], path: Path) ->
         try:
             cur = con.execute(q.expected_sql)
             cols = [d[0] for d in cur.description]
-            rows = cur.fetchmany(2)
+            rows = cur.fetchmany(50)
         except Exception as exc:
             raise EvalError(f"{where}: `expected_sql` failed: {exc}") from exc
         if not rows:
@@ -197,8 +200,15 @@ def resolve_expected(q: Question, con, vocab: list[list[Entity]], path: Path) ->
         if value is None:
             raise EvalError(f"{where}: expected value is NULL on this store.")
         value = str(value)
-    entities = _pool(str(value), q.candidates, vocab) if kind == "name" else []
-    return Expected(kind, value, q.tolerance, q.unit, entities)
+    accept: list[str] = []
+    entities: list[Entity] = []
+    if kind == "name":
+        # Several rows from expected_sql are ties: any of them is a right answer.
+        accept = [str(value)]
+        if q.expected_sql is not None:
+            accept = list(dict.fromkeys(str(r[0]) for r in rows if r[0] is not None))
+        entities = _pool(accept, q.candidates, vocab)
+    return Expected(kind, value, q.tolerance, q.unit, entities, accept)
 
 
 # --------------------------------------------------------------------------- report
