@@ -1,0 +1,587 @@
+"""The SQL guard: decides whether SQL written by a selector (rules or an LLM) may run.
+
+The guard is the first of two locks (the second is ``coview.engine.runner``, a sandboxed
+read-only DuckDB connection). It parses the text with sqlglot's DuckDB dialect and accepts
+only one read-only query over the schema-v1 tables. Every rejection raises ``GuardError``
+with a message written for a model to fix on retry ("column configs.latency_ms does not
+exist; configs has: latency_s, ...").
+
+Rules, in order:
+1. The text parses (sqlglot's message otherwise) and holds exactly one statement; comments
+   never hide a second one because the SQL that runs is regenerated from the parse tree
+   with comments dropped.
+2. The root is a SELECT or a set operation (UNION / INTERSECT / EXCEPT), possibly under WITH.
+3. No DML/DDL/COPY/ATTACH/PRAGMA/SET/INSTALL/... node anywhere in the tree
+   (``WITH d AS (DELETE ...) SELECT`` has a SELECT root).
+4. No table functions (read_csv, glob, range, duckdb_tables(), query(), ...) and no file
+   paths as tables; no dangerous scalar functions (getenv, current_setting, read_text, ...).
+5. Table references name schema tables or CTEs only: no other database or schema, no
+   information_schema, no duckdb_* or coview_meta.
+6. Every column exists (sqlglot's optimizer qualifies columns against the catalog).
+
+``WITH RECURSIVE`` is allowed: recursive CTEs are legitimate SQL, and one that never ends
+is stopped by the runner's time and memory limits. ``check`` returns the normalised SQL
+*without* a row cap; the runner applies the cap (LIMIT cap+1) so truncation can be reported.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import OptimizeError, ParseError, SqlglotError
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import Scope, traverse_scope
+
+DIALECT = "duckdb"
+
+
+class GuardError(Exception):
+    """The SQL may not run; the message says what is wrong and how to fix it."""
+
+
+def _exp_types(*names: str) -> tuple[type[exp.Expression], ...]:
+    """The sqlglot expression classes with these names that this sqlglot version has."""
+    return tuple(getattr(exp, n) for n in names if hasattr(exp, n))
+
+
+# Statement and clause nodes that never belong in a read-only query, wherever they appear.
+_FORBIDDEN_NODES = _exp_types(
+    "Insert",
+    "Update",
+    "Delete",
+    "Merge",
+    "Drop",
+    "Create",
+    "Alter",
+    "TruncateTable",
+    "Copy",
+    "Attach",
+    "Detach",
+    "Pragma",
+    "Set",
+    "Command",
+    "Transaction",
+    "Commit",
+    "Rollback",
+    "Use",
+    "Install",
+    "Describe",
+    "Summarize",
+    "Show",
+    "Into",
+    "Export",
+    "Comment",
+    "Cache",
+    "Uncache",
+    "Refresh",
+    "Grant",
+    "Revoke",
+    "Analyze",
+    "Kill",
+    "Declare",
+    "LoadData",
+    "Returning",
+    "Execute",
+    "Put",
+    "Get",
+)
+
+# What a statement node is called in messages (default: its first keyword in the text).
+_NODE_WORDS = {
+    "TruncateTable": "TRUNCATE",
+    "Transaction": "BEGIN",
+    "Into": "SELECT ... INTO",
+    "Returning": "RETURNING",
+    "LoadData": "LOAD DATA",
+}
+
+# Functions a query over the schema never needs and that reach outside the data: files,
+# the environment, settings, the catalog, extensions, sequences.
+_DENIED_FUNCTIONS = frozenset(
+    {
+        "getenv",
+        "current_setting",
+        "system",
+        "shell",
+        "glob",
+        "query",
+        "query_table",
+        "sniff_csv",
+        "range",
+        "generate_series",
+        "generate_subscripts",
+        "repeat_row",
+        "nextval",
+        "currval",
+        "setval",
+        "checkpoint",
+        "force_checkpoint",
+        "which_secret",
+        "current_database",
+        "current_catalog",
+        "current_schema",
+        "current_schemas",
+        "current_query",
+        "current_user",
+        "session_user",
+        "user",
+        "version",
+        "pg_typeof",
+        "has_table_privilege",
+        "has_schema_privilege",
+        "has_any_column_privilege",
+        "has_column_privilege",
+        "has_database_privilege",
+        "has_function_privilege",
+        "has_language_privilege",
+        "has_sequence_privilege",
+        "has_server_privilege",
+        "has_tablespace_privilege",
+        "pg_get_viewdef",
+        "pg_get_constraintdef",
+        "pg_get_expr",
+        "pg_has_role",
+        "col_description",
+        "obj_description",
+        "shobj_description",
+        "format_pg_type",
+        "load_aws_credentials",
+        "install_extension",
+        "load_extension",
+        "enable_profiling",
+        "enable_logging",
+        "export_database",
+        "import_database",
+        "st_read",
+        "st_read_meta",
+        "json_execute_serialized_sql",
+        "json_serialize_sql",
+        "json_deserialize_sql",
+        "arrow_scan",
+        "pandas_scan",
+        "python_map_function",
+        "seq_scan",
+        "index_scan",
+        "table_info",
+        "show_databases",
+        "summary",
+        "unnest_json",
+        "test_all_types",
+        "test_vector_types",
+    }
+)
+_DENIED_PREFIXES = (
+    "read_",
+    "duckdb_",
+    "pragma_",
+    "parquet_",
+    "sqlite_",
+    "postgres_",
+    "mysql_",
+    "iceberg_",
+    "delta_",
+    "ducklake_",
+    "http",
+    "s3_",
+    "gcs_",
+    "azure_",
+    "md_",
+    "motherduck",
+    "pg_",
+    "fts_",
+    "load_",
+    "install_",
+    "scan_",
+    "csv_",
+    "json_read",
+)
+
+# Row sources that are pure expressions over literals (no I/O), allowed in FROM.
+_PURE_SOURCES = _exp_types("Unnest", "Values")
+
+
+def _function_names(node: exp.Func) -> set[str]:
+    """The names a function node may be called by in DuckDB (sqlglot renames some)."""
+    names: set[str] = set()
+    if isinstance(node, exp.Anonymous):
+        names.add(str(node.name).lower())
+    else:
+        names.add(node.sql_name().lower())
+        for fn_name in getattr(node, "_sql_names", None) or []:
+            names.add(fn_name.lower())
+        try:
+            text = node.sql(dialect=DIALECT, comments=False)
+        except SqlglotError:
+            text = ""
+        head = text.split("(", 1)[0].strip().lower()
+        if head and head.replace("_", "").isalnum():
+            names.add(head)
+    return names
+
+
+def _denied(name: str) -> bool:
+    return name in _DENIED_FUNCTIONS or name.startswith(_DENIED_PREFIXES)
+
+
+def _statement_word(node: exp.Expression, text: str) -> str:
+    """What to call a statement in a message: DELETE, DROP, LOAD, CHECKPOINT..."""
+    if isinstance(node, exp.Command):
+        return str(node.this).upper()
+    name = type(node).__name__
+    if name in _NODE_WORDS:
+        return _NODE_WORDS[name]
+    if isinstance(node, exp.Expression) and node.key and type(node) not in (exp.Column,):
+        word = node.key.upper()
+        if word not in ("ANONYMOUS", "IDENTIFIER", "LITERAL", "PAREN"):
+            return word
+    first = text.strip().split(None, 1)
+    return first[0].upper().rstrip(";") if first else "nothing"
+
+
+class Catalog:
+    """The tables and columns LLM-written SQL may use, and the check against them."""
+
+    def __init__(self, tables: Mapping[str, Mapping[str, str] | list[str]]) -> None:
+        """`tables` maps table name to its columns, as {column: sql_type} or a list of names."""
+        self._types: dict[str, dict[str, str]] = {}
+        for table, cols in tables.items():
+            if isinstance(cols, Mapping):
+                self._types[table.lower()] = {c.lower(): str(t) for c, t in cols.items()}
+            else:
+                self._types[table.lower()] = {c.lower(): "UNKNOWN" for c in cols}
+
+    @classmethod
+    def from_store(cls, store_path: Path) -> Catalog:
+        """Read the schema-v1 tables present in the store and their actual columns.
+
+        Only the documented data tables are exposed (not coview_meta, not DuckDB's own
+        catalogs). Uses a short-lived read-only connection in a private in-memory DuckDB
+        instance (see ``coview.engine.runner`` for why not ``duckdb.connect(path)``).
+        """
+        from coview.engine.runner import open_sandbox
+        from coview.store.db import StoreError
+        from coview.store.schema import TABLES
+
+        path = Path(store_path)
+        if not path.exists():
+            raise StoreError(
+                f"No store at {path}. Create one with `coview ingest DATA --store {path}`, "
+                "or leave out --store to use the bundled sample data."
+            )
+        try:
+            con = open_sandbox(path, memory_limit="256MB", threads=1)
+        except Exception as exc:  # duckdb.Error and OS errors alike
+            raise StoreError(f"Cannot open store {path}: {exc}") from exc
+        try:
+            rows = con.execute(
+                "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+                "WHERE database_name = current_database() AND schema_name = 'main' "
+                "ORDER BY table_name, column_index"
+            ).fetchall()
+        finally:
+            con.close()
+        wanted = [t.name for t in TABLES]
+        found: dict[str, dict[str, str]] = {}
+        for table, column, dtype in rows:
+            if table in wanted:
+                found.setdefault(table, {})[column] = dtype
+        if not found:
+            raise StoreError(
+                f"{path} holds none of coview's tables ({', '.join(wanted)}); is it a coview "
+                "store? Create one with `coview ingest DATA --store FILE`."
+            )
+        return cls({t: found[t] for t in wanted if t in found})
+
+    @property
+    def tables(self) -> dict[str, list[str]]:
+        """Table name -> column names, in schema order."""
+        return {t: list(cols) for t, cols in self._types.items()}
+
+    @property
+    def column_types(self) -> dict[str, dict[str, str]]:
+        """Table name -> {column name: DuckDB type}."""
+        return {t: dict(cols) for t, cols in self._types.items()}
+
+    def _table_list(self) -> str:
+        return ", ".join(self._types)
+
+    def _has(self, table: str) -> str:
+        return f"{table} has: {', '.join(self._types[table])}"
+
+    # -- the check ---------------------------------------------------------------------
+
+    def check(self, sql: str) -> str:
+        """Return the SQL to run (regenerated from the parse tree, no row cap) or raise GuardError."""
+        tree = self._parse_one(sql)
+        self._check_root(tree, sql)
+        self._check_nodes(tree, sql)
+        cte_names = self._check_tables(tree)
+        self._check_columns(tree, cte_names)
+        try:
+            return tree.sql(dialect=DIALECT, comments=False)
+        except SqlglotError as exc:  # pragma: no cover - generator failures are rare
+            raise GuardError(f"the SQL could not be normalised: {exc}") from exc
+
+    def _parse_one(self, sql: str) -> exp.Expression:
+        if not isinstance(sql, str) or not sql.strip():
+            raise GuardError("the SQL is empty; write one SELECT statement")
+        if "\x00" in sql:
+            raise GuardError("the SQL contains a NUL character; write plain SQL text")
+        sqlglot_logger = logging.getLogger("sqlglot")
+        level = sqlglot_logger.level
+        sqlglot_logger.setLevel(logging.ERROR)  # "falling back to Command" is our business
+        try:
+            parsed = sqlglot.parse(sql, dialect=DIALECT)
+        except ParseError as exc:
+            errors = exc.errors or []
+            detail = "; ".join(
+                f"{e.get('description')} at line {e.get('line')}, column {e.get('col')}"
+                + (f" near {e.get('highlight')!r}" if e.get("highlight") else "")
+                for e in errors[:3]
+            )
+            raise GuardError(f"the SQL does not parse: {detail or exc}") from exc
+        except SqlglotError as exc:
+            raise GuardError(f"the SQL does not parse: {exc}") from exc
+        finally:
+            sqlglot_logger.setLevel(level)
+        statements = [e for e in parsed if e is not None and not isinstance(e, exp.Semicolon)]
+        if not statements:
+            raise GuardError("the SQL holds no statement; write one SELECT statement")
+        if len(statements) > 1:
+            words = ", ".join(_statement_word(s, s.sql(dialect=DIALECT)) for s in statements)
+            raise GuardError(
+                f"exactly one statement is allowed; found {len(statements)} ({words}). "
+                "Write a single SELECT with no ';' between statements"
+            )
+        return statements[0]
+
+    def _check_root(self, tree: exp.Expression, sql: str) -> None:
+        if isinstance(tree, exp.Select | exp.SetOperation):
+            return
+        if isinstance(tree, exp.Subquery) and isinstance(
+            tree.unnest(), exp.Select | exp.SetOperation
+        ):
+            return
+        raise GuardError(
+            f"only SELECT statements are allowed; found {_statement_word(tree, sql)}. "
+            "coview's store is read-only: write one SELECT (WITH and UNION are fine)"
+        )
+
+    def _check_nodes(self, tree: exp.Expression, sql: str) -> None:
+        for node in tree.walk():
+            if isinstance(node, _FORBIDDEN_NODES):
+                word = _statement_word(node, node.sql(dialect=DIALECT))
+                raise GuardError(
+                    f"only SELECT statements are allowed; found {word} inside the query. "
+                    "Remove it: queries may only read the data"
+                )
+            if isinstance(node, exp.Func):
+                names = _function_names(node)
+                bad = sorted(n for n in names if _denied(n))
+                if bad:
+                    written = [n for n in bad if n in sql.lower()]
+                    raise GuardError(
+                        f"function {(written or bad)[0]}() is not allowed: queries may only read the tables "
+                        f"{self._table_list()}"
+                    )
+
+    def _check_tables(self, tree: exp.Expression) -> set[str]:
+        """Check every table reference; return the CTE names defined in the query."""
+        cte_names = {str(cte.alias_or_name).lower() for cte in tree.find_all(exp.CTE)}
+        for table in tree.find_all(exp.Table):
+            target = table.this
+            if not isinstance(target, exp.Identifier):
+                fn = (
+                    target.name
+                    if isinstance(target, exp.Anonymous)
+                    else target.sql_name()
+                    if isinstance(target, exp.Func)
+                    else target.sql(DIALECT)
+                )
+                raise GuardError(
+                    f"table function {str(fn).lower()}() is not allowed in FROM; query only the "
+                    f"tables {self._table_list()} (and CTEs defined in the query)"
+                )
+            name = str(target.this)
+            lname = name.lower()
+            qualifier = ".".join(p for p in (table.catalog, table.db) if p)
+            if qualifier and not (not table.catalog and table.db.lower() == "main"):
+                raise GuardError(
+                    f"table {qualifier}.{name} is not allowed: write table names without a "
+                    f"database or schema; the tables are {self._table_list()}"
+                )
+            if lname in cte_names and not qualifier:
+                continue
+            if lname in self._types:
+                continue
+            if (
+                any(ch in name for ch in "/\\.:~*?")
+                or target.quoted
+                and lname.endswith((".csv", ".parquet", ".json", ".txt", ".tsv", ".db", ".duckdb"))
+            ):
+                raise GuardError(
+                    f"file paths are not allowed as tables (found {name!r}); query only the "
+                    f"tables {self._table_list()}"
+                )
+            raise GuardError(
+                f"table {name} does not exist; the tables are {self._table_list()}"
+                + (" (and the CTEs " + ", ".join(sorted(cte_names)) + ")" if cte_names else "")
+            )
+        for node in tree.walk():
+            # FROM/JOIN items that are neither tables, subqueries nor pure row sources.
+            if isinstance(node, exp.From | exp.Join):
+                item = node.this
+                if isinstance(item, (exp.Table, exp.Subquery, *_PURE_SOURCES)):
+                    continue
+                if isinstance(item, exp.Func):
+                    raise GuardError(
+                        f"table function {sorted(_function_names(item))[0]}() is not allowed in "
+                        f"FROM; query only the tables {self._table_list()}"
+                    )
+        return cte_names
+
+    def _schema(self) -> dict[str, dict[str, str]]:
+        return {t: dict(cols) for t, cols in self._types.items()}
+
+    def _check_columns(self, tree: exp.Expression, cte_names: set[str]) -> None:
+        """Qualify columns with sqlglot's optimizer; name unknown columns and their table."""
+        schema = self._schema()
+        try:
+            qualify(
+                tree.copy(),
+                schema=schema,
+                dialect=DIALECT,
+                validate_qualify_columns=True,
+                quote_identifiers=False,
+                identify=False,
+            )
+            return
+        except OptimizeError as exc:
+            first_error = str(exc)
+        except SqlglotError as exc:
+            first_error = str(exc)
+        # Find the culprit precisely on an unvalidated qualification.
+        try:
+            loose = qualify(
+                tree.copy(),
+                schema=schema,
+                dialect=DIALECT,
+                validate_qualify_columns=False,
+                allow_partial_qualification=True,
+                quote_identifiers=False,
+                identify=False,
+            )
+            culprit = self._find_unknown_column(loose)
+        except SqlglotError:
+            culprit = None
+        if culprit:
+            raise GuardError(culprit)
+        raise GuardError(
+            f"{first_error.split('. Line:')[0]}; the tables and their columns are: "
+            + "; ".join(self._has(t) for t in self._types)
+        )
+
+    def _unknown(self, table: str, column: str, alias: str | None = None) -> str:
+        cols = list(self._types[table])
+        hint = difflib.get_close_matches(column.lower(), cols, n=1)
+        where = (
+            f"{alias}.{column} does not exist ({alias} is {table})"
+            if alias
+            else (f"{table}.{column} does not exist")
+        )
+        return f"column {where}; {self._has(table)}" + (
+            f" (did you mean {hint[0]}?)" if hint else ""
+        )
+
+    def _find_unknown_column(self, tree: exp.Expression) -> str | None:
+        """The first column that resolves to nothing, described so a model can fix it."""
+        for scope in traverse_scope(tree):
+            for col in scope.columns:
+                name = col.name.lower()
+                if not name or isinstance(col.this, exp.Star):
+                    continue
+                if col.table:
+                    source = scope.sources.get(col.table)
+                    if isinstance(source, exp.Table):
+                        real = source.name.lower()
+                        if real in self._types and name not in self._types[real]:
+                            alias = None if col.table.lower() == real else col.table
+                            return self._unknown(real, col.name, alias)
+                    elif isinstance(source, Scope):
+                        selects = list(source.expression.named_selects)
+                        if "*" not in selects and name not in [s.lower() for s in selects]:
+                            return (
+                                f"column {col.table}.{col.name} does not exist; {col.table} "
+                                f"has: {', '.join(selects)}"
+                            )
+                    elif source is None and not _outer_source(scope, col.table):
+                        return (
+                            f"{col.table}.{col.name} refers to {col.table}, which is not a table "
+                            f"or alias in this query; the tables are {self._table_list()}"
+                        )
+                    continue
+                holders = []
+                for alias, source in scope.sources.items():
+                    if isinstance(source, exp.Table) and source.name.lower() in self._types:
+                        if name in self._types[source.name.lower()]:
+                            holders.append(alias)
+                    elif isinstance(source, Scope):
+                        if name in [s.lower() for s in source.expression.named_selects]:
+                            holders.append(alias)
+                if len(holders) > 1:
+                    return (
+                        f"column {col.name} is ambiguous: it exists in {', '.join(holders)}; "
+                        f"qualify it, e.g. {holders[0]}.{col.name}"
+                    )
+                real_tables = list(
+                    dict.fromkeys(
+                        s.name.lower()
+                        for s in scope.sources.values()
+                        if isinstance(s, exp.Table) and s.name.lower() in self._types
+                    )
+                )
+                if holders or not real_tables or _is_alias(scope, col, name):
+                    continue
+                if len(real_tables) == 1:
+                    return self._unknown(real_tables[0], col.name)
+                every = [c for t in real_tables for c in self._types[t]]
+                hint = difflib.get_close_matches(name, every, n=1)
+                return (
+                    f"column {col.name} does not exist in {' or '.join(real_tables)}; "
+                    + "; ".join(self._has(t) for t in real_tables)
+                    + (f" (did you mean {hint[0]}?)" if hint else "")
+                )
+        return None
+
+
+def _outer_source(scope: Scope, alias: str) -> bool:
+    parent = scope.parent
+    while parent is not None:
+        if alias in parent.sources:
+            return True
+        parent = parent.parent
+    return False
+
+
+def _is_alias(scope: Scope, col: exp.Column, name: str) -> bool:
+    """True if `col` refers to an output alias of the scope's SELECT (ORDER BY x, lateral x)."""
+    expression = scope.expression
+    if not isinstance(expression, exp.Select):
+        return False
+    own = None
+    node: exp.Expression | None = col
+    while node is not None and node.parent is not expression:
+        node = node.parent
+    if node is not None and node.arg_key == "expressions":
+        own = node  # the projection the column sits in
+    for projection in expression.expressions:
+        if projection is own:
+            continue
+        if projection.alias_or_name.lower() == name:
+            return True
+    return False
