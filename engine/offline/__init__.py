@@ -150,7 +150,12 @@ class OfflineSelector:
                     "configuration that fits in memory"
                 )
 
-        intent: dict = {"kind": it.kind, "notes": notes, "direction": it.direction}
+        intent: dict = {
+            "kind": it.kind,
+            "notes": notes,
+            "direction": it.direction,
+            "trend_dim": it.trend_dim,
+        }
         kind = it.kind
         if kind in ("lookup", "compare", "rank", "trend") and not it.metrics:
             if (

@@ -559,7 +559,11 @@ def _take_entities(t: _Tokens, it: Intent, lex: Lexicon, original: str) -> None:
     for _i, _n, p in t.find_phrases(ph):
         if p not in it.phases:
             it.phases.append(p)
-    # dtypes
+
+
+def _take_dtypes(t: _Tokens, it: Intent, lex: Lexicon) -> None:
+    toks = t.toks
+    n = len(toks)
     for i in range(n):
         if t.free(i) and toks[i] in DTYPE_ALIASES:
             d = DTYPE_ALIASES[toks[i]]
@@ -734,6 +738,7 @@ def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Int
     _check_values(it, lex)
     _check_component_metric(t, lex)
     _take_metrics(t, it, lex)
+    _take_dtypes(t, it, lex)
     # keyword-only phrases that must not be mistaken for metrics or components
     for phrase in (
         "in memory",
@@ -770,13 +775,16 @@ def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Int
         ):
             t.take(i, 2)
     # the HBM capacity metric "memory" alone: the memory footprint of a config
-    _decide_kind(it, words, joined, lex)
+    free_words = {tok for i, tok in enumerate(t.toks) if t.free(i)}
+    _decide_kind(it, words, joined, lex, free_words)
     _check_leftovers(t, it, lex, question)
     return it
 
 
-def _decide_kind(it: Intent, words: set[str], joined: str, lex: Lexicon) -> None:
-    op_level = bool(it.op_types or it.op_class or words & OP_WORDS)
+def _decide_kind(
+    it: Intent, words: set[str], joined: str, lex: Lexicon, free_words: set[str]
+) -> None:
+    op_level = bool(it.op_types or it.op_class or free_words & OP_WORDS)
     if words & BEST_WORDS:
         it.direction = "best"
     elif words & WORST_WORDS:
@@ -845,7 +853,11 @@ def _decide_kind(it: Intent, words: set[str], joined: str, lex: Lexicon) -> None
         it.kind = "op_bound"
         return
     trend_dim = None
-    if words & TREND_WORDS or "as batch" in joined or "with batch" in joined:
+    if words & TREND_WORDS or any(
+        f"{w} {d}" in joined
+        for w in ("as", "with", "vs", "versus", "by", "per", "against", "each")
+        for d in ("batch", "tp", "tensor")
+    ):
         if ("batch" in words or "batches" in words) and not it.batches:
             trend_dim = "batch_size"
         elif ("tp" in words or "tensor" in words or "parallelism" in words) and not it.tps:

@@ -1,0 +1,142 @@
+"""Human output of `coview ask`: the answer first, then the SQL, the evidence, the badge.
+
+Plain text that reads in 80 columns and pipes cleanly: no colour codes, no box drawing the
+terminal might not render.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from typing import Any
+
+from coview.engine.types import AskResult, Evidence
+
+WIDTH = 80
+MAX_ROWS = 15
+MAX_COLS = 8
+CELL = 16
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            return str(v)
+        if v != 0 and (abs(v) >= 1e6 or abs(v) < 1e-3):
+            return f"{v:.4g}"
+        return f"{v:.6g}"
+    s = str(v)
+    return s if len(s) <= CELL else s[: CELL - 1] + "…"
+
+
+def _pick_columns(ev: Evidence) -> list[int]:
+    """At most MAX_COLS columns: those that vary or carry the answer, names first."""
+    if len(ev.columns) <= MAX_COLS:
+        return list(range(len(ev.columns)))
+    keep = []
+    for i, c in enumerate(ev.columns):
+        vals = {r[i] for r in ev.rows[:MAX_ROWS] if i < len(r)}
+        if c in ("config_id", "rank", "op_index") or c.startswith(("min_", "max_")):
+            continue
+        if len(vals) > 1 or c in ("system", "op_type") or len(ev.rows) == 1:
+            keep.append(i)
+    if len(keep) < MAX_COLS:
+        keep += [i for i in range(len(ev.columns)) if i not in keep][: MAX_COLS - len(keep)]
+    return sorted(keep[:MAX_COLS])
+
+
+def render_table(ev: Evidence) -> str:
+    """A compact text table of up to MAX_ROWS rows, saying how many were left out."""
+    cols = _pick_columns(ev)
+    head = [ev.columns[i] for i in cols]
+    body = [[_cell(r[i]) for i in cols] for r in ev.rows[:MAX_ROWS]]
+    widths = [
+        max(len(h), *(len(b[k]) for b in body)) if body else len(h) for k, h in enumerate(head)
+    ]
+    # shrink the widest columns until the table fits
+    while sum(widths) + 2 * (len(widths) - 1) > WIDTH and max(widths) > 6:
+        k = widths.index(max(widths))
+        widths[k] -= 1
+
+    def fmt(cells: list[str]) -> str:
+        out = []
+        for c, w in zip(cells, widths, strict=False):
+            c = c if len(c) <= w else c[: w - 1] + "…"
+            out.append(c.rjust(w) if _numeric(c) else c.ljust(w))
+        return "  ".join(out).rstrip()
+
+    lines = [fmt(head), fmt(["-" * w for w in widths])]
+    lines += [fmt(b) for b in body]
+    shown = min(len(ev.rows), MAX_ROWS)
+    more = ">" if ev.truncated else ""
+    hidden_cols = len(ev.columns) - len(cols)
+    note = f"{shown} of {more}{len(ev.rows)} rows"
+    if hidden_cols:
+        note += f", {len(cols)} of {len(ev.columns)} columns (--json shows all)"
+    lines.append(f"({note})")
+    return "\n".join(lines)
+
+
+def _numeric(s: str) -> bool:
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
+
+
+def _wrap(text: str) -> str:
+    out = []
+    for line in text.splitlines():
+        indent = len(line) - len(line.lstrip(" "))
+        out.append(
+            textwrap.fill(line, WIDTH, subsequent_indent=" " * (indent + 2))
+            if len(line) > WIDTH
+            else line
+        )
+    return "\n".join(out)
+
+
+def render_result(result: AskResult, show_sql: bool) -> str:
+    """The answer (or 'Cannot answer: ...'), then SQL (with show_sql), evidence and badge."""
+    parts: list[str] = []
+    if result.status == "answered":
+        parts.append(_wrap(result.answer))
+    elif result.status == "refused":
+        text = result.answer or result.reason
+        prefix = "I can't answer that from this data: "
+        if text.startswith(prefix):
+            text = text[len(prefix) :]
+            text = text[:1].upper() + text[1:]
+        parts.append(_wrap("Cannot answer: " + text))
+    else:
+        parts.append(_wrap("Error: " + (result.answer or result.reason or "unknown error")))
+    if show_sql and result.sql:
+        for i, sql in enumerate(result.sql, 1):
+            title = "SQL" if len(result.sql) == 1 else f"SQL {i}"
+            parts.append(f"{title}:\n" + textwrap.indent(sql.strip(), "  "))
+    if result.status == "answered":
+        for i, ev in enumerate(result.evidence, 1):
+            if not ev.columns:
+                continue
+            title = "Evidence" if len(result.evidence) == 1 else f"Evidence {i}"
+            parts.append(f"{title}:\n" + render_table(ev))
+        g = result.grounding
+        total = len(g.numbers)
+        ok = total - len(g.unmatched)
+        if total == 0:
+            badge = "grounded: the answer states no numbers"
+        elif g.ok:
+            badge = f"grounded: {ok}/{total} numbers traced to evidence"
+        else:
+            names = ", ".join(n.text for n in g.unmatched)
+            badge = f"NOT fully grounded: {ok}/{total} numbers traced; unverified: {names}"
+        badge += f" · backend {result.backend} · {result.elapsed_s * 1000:.0f} ms"
+        if not show_sql and result.sql:
+            badge += " · --show-sql shows the SQL"
+        parts.append(badge)
+    return "\n\n".join(parts)

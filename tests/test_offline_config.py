@@ -1,0 +1,346 @@
+"""Offline ask, config- and system-level question classes, on the sample store.
+
+Each class is asked in several phrasings (terse and sloppy ones included); the numbers in
+the answer are checked against SQL written here, independent of the offline sqlgen.
+"""
+
+from __future__ import annotations
+
+import pytest
+from coview.engine.types import Context, Turn
+from test_offline_helpers import (
+    ask,
+    assert_answered,
+    bytes_in,
+    close,
+    one,
+    percents_in,
+    plain_numbers,
+    ratios_in,
+    times_in,
+    truth,
+)
+
+CFG = (
+    "SELECT {col} FROM configs WHERE system_id = ? AND phase = ? AND batch_size = ? "
+    "AND tp = ? AND weight_dtype = ?"
+)
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "What is the decode latency of H100 at batch 8, TP 8, bf16?",
+        "h100 decode latency bs 8 tp 8 bf16",
+        "time per token on the H100 SXM, batch size of 8, 8-way tensor parallel, bfloat16",
+        "step time for h100-sxm-80gb decode b8 tp=8 bf16?",
+    ],
+)
+def test_lookup_one_config_latency(sample_store, q):
+    r = ask(sample_store, q)
+    assert_answered(r)
+    (lat,) = one(sample_store, CFG.format(col="latency_s"), ["h100", "decode", 8, 8, "bf16"])
+    assert close(lat, times_in(r.answer)), r.answer
+    assert "H100" in r.answer and "batch 8" in r.answer and "TP 8" in r.answer
+
+
+@pytest.mark.parametrize(
+    "q, col, phase, args",
+    [
+        ("TTFT of tpu v5p at batch 4 tp 4 int8", "latency_s", "prefill", ("tpu-v5p", 4, 4, "int8")),
+        (
+            "time to first token, TPUv5p, bs=4, TP4, int8",
+            "latency_s",
+            "prefill",
+            ("tpu-v5p", 4, 4, "int8"),
+        ),
+        (
+            "tokens per second of mi300x decode batch 64 tp 8 fp8",
+            "throughput_tok_per_s",
+            "decode",
+            ("mi300x", 64, 8, "fp8"),
+        ),
+        (
+            "cost per million tokens for xpu-a, tp 8, batch 64, fp8 decode",
+            "usd_per_1m_tokens",
+            "decode",
+            ("xpu-a", 64, 8, "fp8"),
+        ),
+        (
+            "$/M tokens xPU A decode b64 tp8 fp8",
+            "usd_per_1m_tokens",
+            "decode",
+            ("xpu-a", 64, 8, "fp8"),
+        ),
+        (
+            "perf/TCO of h100 at batch 32, tp 4, int8, decode",
+            "perf_per_tco",
+            "decode",
+            ("h100", 32, 4, "int8"),
+        ),
+    ],
+)
+def test_lookup_other_metrics(sample_store, q, col, phase, args):
+    r = ask(sample_store, q)
+    assert_answered(r)
+    sid, b, tp, dt = args
+    (v,) = one(sample_store, CFG.format(col=col), [sid, phase, b, tp, dt])
+    got = times_in(r.answer) if col == "latency_s" else plain_numbers(r.answer)
+    assert close(v, got), (v, r.answer)
+    assert phase in r.answer
+
+
+def test_lookup_unpinned_states_best_and_range(sample_store):
+    r = ask(sample_store, "throughput of h100 at batch 16")
+    assert_answered(r)
+    rows = truth(
+        sample_store,
+        "SELECT throughput_tok_per_s, fits_memory FROM configs WHERE system_id='h100' "
+        "AND phase='decode' AND batch_size=16",
+    )
+    fit = [t for t, f in rows if f]
+    nums = plain_numbers(r.answer)
+    assert close(max(fit), nums) and close(min(fit), nums)
+    assert str(len(rows)) in r.answer  # how many configs matched
+    assert "decode assumed" in r.answer  # the default is said, not silent
+
+
+@pytest.mark.parametrize(
+    "q, col, sid, conv",
+    [
+        ("What is the HBM capacity of the H100 SXM?", "hbm_bytes", "h100", "bytes"),
+        ("h100-sxm-80gb hbm bandwidth", "hbm_bw_bytes_per_s", "h100", "bw"),
+        ("TDP of tpu v5e", "tdp_w", "tpu-v5e", "plain"),
+        ("how much SRAM does xPU-A have", "sram_bytes", "xpu-a", "bytes"),
+        ("price per chip-hour of the mi300x", "tco_usd_per_chip_hour", "mi300x", "plain"),
+        ("peak bf16 flops of MI300X", "peak_flops_bf16", "mi300x", "tflops"),
+    ],
+)
+def test_system_property(sample_store, q, col, sid, conv):
+    r = ask(sample_store, q)
+    assert_answered(r)
+    (v,) = one(sample_store, f"SELECT {col} FROM systems WHERE system_id = ?", [sid])
+    if conv == "bytes":
+        got = bytes_in(r.answer)
+    elif conv == "bw":
+        got = [x * 1e12 for x in plain_numbers(r.answer)] + [
+            x * 1e9 for x in plain_numbers(r.answer)
+        ]
+    elif conv == "tflops":
+        got = [x * 1e12 for x in plain_numbers(r.answer)] + [
+            x * 1e15 for x in plain_numbers(r.answer)
+        ]
+    else:
+        got = plain_numbers(r.answer)
+    assert close(v, got), (v, r.answer)
+
+
+def test_model_property(sample_store):
+    r = ask(sample_store, "how many layers does llama 2 70b have?")
+    assert_answered(r)
+    (v,) = one(sample_store, "SELECT num_layers FROM models")
+    assert v in plain_numbers(r.answer)
+
+
+@pytest.mark.parametrize(
+    "q, phase, col, desc, filt",
+    [
+        ("best perf/$ on v5e?", "decode", "perf_per_tco", True, "system_id = 'tpu-v5e'"),
+        (
+            "Which system has the best performance per TCO for decode?",
+            "decode",
+            "perf_per_tco",
+            True,
+            "TRUE",
+        ),
+        ("fastest system for prefill at batch 1", "prefill", "latency_s", False, "batch_size = 1"),
+        (
+            "cheapest config for decode on h100 in bf16",
+            "decode",
+            "usd_per_1m_tokens",
+            False,
+            "system_id = 'h100' AND weight_dtype = 'bf16'",
+        ),
+        (
+            "which config has the highest throughput for decode",
+            "decode",
+            "throughput_tok_per_s",
+            True,
+            "TRUE",
+        ),
+    ],
+)
+def test_best_by_metric(sample_store, q, phase, col, desc, filt):
+    r = ask(sample_store, q)
+    assert_answered(r)
+    order = "DESC" if desc else "ASC"
+    sysname, v, b, tp = truth(
+        sample_store,
+        f"SELECT s.name, c.{col}, c.batch_size, c.tp FROM configs c JOIN systems s USING "
+        f"(system_id) WHERE c.phase = ? AND c.fits_memory AND {filt} ORDER BY c.{col} {order} "
+        "LIMIT 1",
+        [phase],
+    )[0]
+    first = r.answer.splitlines()[0]
+    assert sysname in first and f"batch {b}" in first and f"TP {tp}" in first, r.answer
+    got = times_in(first) if col == "latency_s" else plain_numbers(first)
+    assert close(v, got), (v, first)
+
+
+def test_worst_by_metric(sample_store):
+    r = ask(sample_store, "which system has the worst decode latency at batch 256 tp 8 bf16")
+    assert_answered(r)
+    name, v = truth(
+        sample_store,
+        "SELECT s.name, latency_s FROM configs c JOIN systems s USING (system_id) WHERE "
+        "phase='decode' AND batch_size=256 AND tp=8 AND weight_dtype='bf16' AND fits_memory "
+        "ORDER BY latency_s DESC LIMIT 1",
+    )[0]
+    first = r.answer.splitlines()[0]
+    assert name in first and close(v, times_in(first))
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "h100 vs mi300x decode latency bs 8 tp 8 bf16",
+        "Is MI300X faster than H100 for decode at batch 8, TP 8, bf16?",
+        "compare the step time of the H100 and the mi300x, decode, batch size 8, tp 8, bf16",
+    ],
+)
+def test_compare_two_systems(sample_store, q):
+    r = ask(sample_store, q)
+    assert_answered(r)
+    (h,) = one(sample_store, CFG.format(col="latency_s"), ["h100", "decode", 8, 8, "bf16"])
+    (m,) = one(sample_store, CFG.format(col="latency_s"), ["mi300x", "decode", 8, 8, "bf16"])
+    t = times_in(r.answer)
+    assert close(h, t) and close(m, t)
+    fast, slow = sorted([h, m])
+    assert close(slow / fast, ratios_in(r.answer), rel=0.01)
+    assert close((slow - fast) / slow * 100, percents_in(r.answer), rel=0.01)
+    winner = "MI300X" if m < h else "H100"
+    assert f"{winner} is faster" in r.answer
+
+
+def test_compare_dtypes_on_one_system(sample_store):
+    r = ask(sample_store, "bf16 vs int8 throughput on h100 decode batch 64 tp 8")
+    assert_answered(r)
+    vals = dict(
+        truth(
+            sample_store,
+            "SELECT weight_dtype, throughput_tok_per_s FROM configs WHERE system_id='h100' AND "
+            "phase='decode' AND batch_size=64 AND tp=8 AND weight_dtype IN ('bf16','int8')",
+        )
+    )
+    nums = plain_numbers(r.answer)
+    assert close(vals["bf16"], nums) and close(vals["int8"], nums)
+    hi, lo = max(vals.values()), min(vals.values())
+    assert close(hi / lo, ratios_in(r.answer), rel=0.01)
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "how does h100 decode latency scale with batch size at tp 8 in bf16",
+        "H100 decode latency vs batch, TP 8, bf16",
+        "trend of time per token over batch for h100, 8-way TP, bf16",
+    ],
+)
+def test_trend_over_batch(sample_store, q):
+    r = ask(sample_store, q)
+    assert_answered(r)
+    rows = truth(
+        sample_store,
+        "SELECT batch_size, latency_s FROM configs WHERE system_id='h100' AND phase='decode' "
+        "AND tp=8 AND weight_dtype='bf16' AND fits_memory ORDER BY batch_size",
+    )
+    t = times_in(r.answer)
+    assert close(rows[0][1], t) and close(rows[-1][1], t)
+    assert f"batch {rows[0][0]}" in r.answer and f"batch {rows[-1][0]}" in r.answer
+    direction = "rises" if rows[-1][1] > rows[0][1] else "falls"
+    assert direction in r.answer
+    assert r.answer.index(f"batch {rows[0][0]}") < r.answer.index(f"batch {rows[-1][0]}")
+
+
+def test_trend_over_tp(sample_store):
+    r = ask(sample_store, "how does mi300x decode latency change with tp at batch 16 bf16")
+    assert_answered(r)
+    rows = truth(
+        sample_store,
+        "SELECT tp, latency_s FROM configs WHERE system_id='mi300x' AND phase='decode' "
+        "AND batch_size=16 AND weight_dtype='bf16' AND fits_memory ORDER BY tp",
+    )
+    t = times_in(r.answer)
+    assert close(rows[0][1], t) and close(rows[-1][1], t)
+    assert f"TP {rows[0][0]}" in r.answer and f"TP {rows[-1][0]}" in r.answer
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "pareto frontier of mi300x decode",
+        "MI300X pareto points for decode?",
+        "show me the efficient frontier for the mi300x in decode",
+    ],
+)
+def test_pareto(sample_store, q):
+    r = ask(sample_store, q)
+    assert_answered(r)
+    rows = truth(
+        sample_store,
+        "SELECT latency_s, perf_per_tco FROM configs WHERE system_id='mi300x' AND "
+        "phase='decode' AND is_pareto ORDER BY latency_s",
+    )
+    assert rows
+    assert len(rows) in plain_numbers(r.answer)
+    t = times_in(r.answer)
+    assert close(rows[0][0], t) and close(rows[-1][0], t)
+    assert all(x["is_pareto"] is not False for x in r.rows if "is_pareto" in x)
+    assert len(r.rows) == len(rows)
+
+
+@pytest.mark.parametrize(
+    "q, expect_fit",
+    [
+        ("does llama 2 70b fit on one h100 in bf16?", False),
+        ("Does it fit in memory on a single H100, bf16?", False),
+        ("does llama2-70b fit on h100 at tp 8 in bf16 batch 1 decode", True),
+    ],
+)
+def test_fits_memory(sample_store, q, expect_fit):
+    r = ask(sample_store, q)
+    assert_answered(r)
+    tp = 8 if expect_fit else 1
+    rows = truth(
+        sample_store,
+        "SELECT bool_and(fits_memory), max(weight_bytes_per_chip) FROM configs WHERE "
+        "system_id='h100' AND weight_dtype='bf16' AND tp = ?",
+        [tp],
+    )
+    fits, wbytes = rows[0]
+    assert fits == expect_fit
+    if not expect_fit:
+        assert "does not fit" in r.answer and close(wbytes, bytes_in(r.answer))
+    else:
+        assert "fits" in r.answer and "does not fit" not in r.answer
+
+
+def test_follow_up_uses_history(sample_store):
+    first = "What is the decode latency of H100 at batch 8, TP 8, bf16?"
+    r1 = ask(sample_store, first)
+    assert_answered(r1)
+    r2 = ask(sample_store, "and on xPU-B?", history=[Turn(first, r1.answer, r1.sql)])
+    assert_answered(r2)
+    (v,) = one(sample_store, CFG.format(col="latency_s"), ["xpu-b", "decode", 8, 8, "bf16"])
+    assert "xPU-B" in r2.answer and close(v, times_in(r2.answer))
+
+
+def test_this_config_uses_context(sample_store):
+    cid, lat = truth(
+        sample_store,
+        "SELECT config_id, latency_s FROM configs WHERE system_id='tpu-v5p' AND phase='prefill'"
+        " AND batch_size=2 AND tp=4 AND weight_dtype='int8'",
+    )[0]
+    r = ask(sample_store, "what is the latency of this config?", context=Context(config_id=cid))
+    assert_answered(r)
+    assert close(lat, times_in(r.answer)) and "TPU v5p" in r.answer
