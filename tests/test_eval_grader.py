@@ -148,6 +148,9 @@ def test_booleans_and_bound() -> None:
     )
     assert grade(res("Yes, it fits."), True, Expected("boolean", False)).outcome == WRONG
     assert grade(res("It fits in HBM."), True, Expected("boolean", True)).outcome == CORRECT
+    # the yes/no must come in the first sentence, not in a later aside
+    late = "Latency rises from 8 ms to 21 ms. Note: only configs that fit in memory."
+    assert grade(res(late), True, Expected("boolean", True)).outcome == WRONG
     text = "Its compute time (0.3 ms) is below its memory time (1.2 ms), so q_proj is memory-bound."
     assert grade(res(text), True, Expected("bound", "memory")).outcome == CORRECT
     assert grade(res(text), True, Expected("bound", "compute")).outcome == WRONG
@@ -162,6 +165,15 @@ def test_config_kind() -> None:
     assert grade(res("The best is batch size 64 with tp=8 in int8."), True, exp).outcome == CORRECT
     g = grade(res("The best is batch 64, TP 4, int8."), True, exp)
     assert g.outcome == WRONG and "tp=8" in g.detail
+    # the first mention is the answer: a runner-up in the same paragraph does not count
+    g = grade(res("The best is batch 64, TP 16, int8. Then: batch 64, TP 8, int8."), True, exp)
+    assert g.outcome == WRONG and "states tp=16" in g.detail
+    dtypes = [Entity(d, [d]) for d in ("bf16", "int8", "fp8")]
+    exp2 = Expected(
+        "config", {"tp": 8, "weight_dtype": "int8"}, field_pools={"weight_dtype": dtypes}
+    )
+    assert grade(res("TP 8 with fp8 weights, or int8."), True, exp2).outcome == WRONG
+    assert grade(res("TP 8 with int8 weights (fp8 is close)."), True, exp2).outcome == CORRECT
 
 
 # ---------------------------------------------------------------- scoring

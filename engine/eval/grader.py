@@ -95,6 +95,18 @@ def answer_head(text: str) -> str:
     return " ".join(lines)
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'])")
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of the answer line (yes/no must come first, as people read it)."""
+    head = answer_head(text)
+    first_line = next((ln.strip() for ln in text.strip().splitlines() if ln.strip()), "")
+    if not head or not first_line:
+        return ""
+    return _SENTENCE_END.split(first_line, maxsplit=1)[0]
+
+
 # --------------------------------------------------------------------------- numbers
 
 # unit spelling -> (dimension, factor to base SI unit)
@@ -333,28 +345,38 @@ def to_bool(value: Any) -> bool | None:
 # --------------------------------------------------------------------------- config
 
 
-def _config_field_pattern(column: str, value: Any) -> re.Pattern[str] | None:
-    if value is None:
-        return None
-    v = re.escape(_plain(value))
-    col = column.lower()
-    if col in ("batch_size", "batch"):
-        pat = rf"\b(?:batch(?:[\s_-]?size)?|bs|b)\s*(?:=|:|of|is)?\s*{v}\b|\b{v}\s+(?:sequences|requests)\b"
-    elif col == "tp":
-        pat = (
-            rf"\b(?:tp|tensor[\s-]?parallel(?:ism)?(?:\s+degree)?)\s*(?:=|:|of|is)?\s*{v}\b"
-            rf"|\b{v}[\s-]way\s+(?:tensor|tp)"
-        )
-    elif col in ("num_chips", "chips"):
-        pat = rf"\b{v}\s*chips?\b|\bchips?\s*(?:=|:)?\s*{v}\b"
-    else:
-        tokens = [t for t in re.split(r"[\s_\-]+", _plain(value)) if t]
-        pat = (
-            r"(?<![A-Za-z0-9])"
-            + r"[\s_\-]*".join(re.escape(t) for t in tokens)
-            + r"(?![A-Za-z0-9])"
-        )
-    return re.compile(pat, re.IGNORECASE)
+_BATCH_RE = re.compile(
+    r"\b(?:batch(?:[\s_-]?size)?|bs|b)\s*(?:=|:|of|is)?\s*(\d+)\b", re.IGNORECASE
+)
+_TP_RE = re.compile(
+    r"\b(?:tp|tensor[\s-]?parallel(?:ism)?(?:\s+degree)?)\s*(?:=|:|of|is)?\s*(\d+)\b"
+    r"|\b(\d+)[\s-]way\s+(?:tensor|tp)\b",
+    re.IGNORECASE,
+)
+_CHIPS_RE = re.compile(r"\b(\d+)\s*chips?\b|\bchips?\s*(?:=|:)?\s*(\d+)\b", re.IGNORECASE)
+_NUMERIC_FIELDS = {"batch_size": _BATCH_RE, "batch": _BATCH_RE, "tp": _TP_RE,
+                   "num_chips": _CHIPS_RE, "chips": _CHIPS_RE}  # fmt: skip
+
+
+def config_field_stated(head: str, column: str, value: Any, pool: list[Entity]) -> str | None:
+    """None if the answer line states `column = value` first; else what it states instead.
+
+    The first mention counts: "batch 16, TP 16 ... Then: batch 16, TP 8" states TP 16.
+    """
+    want = _plain(value)
+    regex = _NUMERIC_FIELDS.get(column.lower())
+    if regex is not None:
+        m = regex.search(head)
+        if m is None:
+            return "nothing"
+        got = next(g for g in m.groups() if g is not None)
+        return None if got == want else f"{column}={got}"
+    if pool:
+        first = first_entity(head, pool)
+        if first is None:
+            return "nothing"
+        return None if first.lower() == want.lower() else f"{column}={first}"
+    return None if _alias_pattern(want).search(head) else "nothing"
 
 
 def _plain(value: Any) -> str:
@@ -377,6 +399,8 @@ class Expected:
     entities: list[Entity] = field(default_factory=list)  # kind 'name': the pool
     # kind 'name': every acceptable answer (ties: the expected SQL returned several rows)
     accept: list[str] = field(default_factory=list)
+    # kind 'config': for non-numeric fields, the entities of that field's kind
+    field_pools: dict[str, list[Entity]] = field(default_factory=dict)
 
     def describe(self) -> str:
         if self.kind == "number":
@@ -418,10 +442,10 @@ def grade_answer(text: str, expected: Expected) -> tuple[bool, str]:
             return False, f"the answer line names {first!r} first, not {expected.describe()!r}"
         return True, f"names {first!r}"
     if kind == "boolean":
-        got = read_boolean(head)
+        got = read_boolean(first_sentence(text))
         want = bool(expected.value)
         if got is None:
-            return False, "the answer line says neither yes nor no"
+            return False, "the first sentence says neither yes nor no"
         return got == want, f"read {'yes' if got else 'no'}, expected {'yes' if want else 'no'}"
     if kind == "bound":
         got = read_bound(head)
@@ -430,13 +454,13 @@ def grade_answer(text: str, expected: Expected) -> tuple[bool, str]:
             return False, "the answer line has no '<compute|memory|comm>-bound'"
         return got == want, f"read {got}-bound, expected {want}-bound"
     if kind == "config":
-        missing = []
+        problems = []
         for col, val in expected.value.items():
-            pat = _config_field_pattern(col, val)
-            if pat is not None and not pat.search(head):
-                missing.append(f"{col}={_plain(val)}")
-        if missing:
-            return False, "the answer line does not state " + ", ".join(missing)
+            got = config_field_stated(head, col, val, expected.field_pools.get(col, []))
+            if got is not None:
+                problems.append(f"{col}={_plain(val)} (states {got})")
+        if problems:
+            return False, "the answer line does not state " + ", ".join(problems)
         return True, "states " + expected.describe()
     if kind == "text":
         want = str(expected.value)

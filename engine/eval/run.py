@@ -208,7 +208,14 @@ def resolve_expected(q: Question, con, vocab: list[list[Entity]], path: Path) ->
         if q.expected_sql is not None:
             accept = list(dict.fromkeys(str(r[0]) for r in rows if r[0] is not None))
         entities = _pool(accept, q.candidates, vocab)
-    return Expected(kind, value, q.tolerance, q.unit, entities, accept)
+    pools: dict[str, list[Entity]] = {}
+    if kind == "config":
+        pools = {
+            col: _pool([str(v)], [], vocab)
+            for col, v in value.items()
+            if not isinstance(v, int | float) or isinstance(v, bool)
+        }
+    return Expected(kind, value, q.tolerance, q.unit, entities, accept, pools)
 
 
 # --------------------------------------------------------------------------- report
