@@ -422,6 +422,13 @@ def query_one(store, sql: str) -> tuple:
         con.close()
 
 
+def guarded(store, sql: str) -> str:
+    """The SQL as the guard passes it on to the runner (normalised by sqlglot)."""
+    from coview.engine.guard import Catalog
+
+    return Catalog.from_store(store).check(sql)
+
+
 BEST_SQL = (
     "SELECT c.config_id, s.name AS system, c.batch_size, c.tp, c.latency_s, c.perf_per_tco "
     "FROM configs c JOIN systems s ON s.system_id = c.system_id "
@@ -488,7 +495,7 @@ class BackendScenarios:
         result = self.pipeline(store, server).ask(BEST_QUESTION)
         assert result.status == "answered", result.answer
         assert result.backend == self.backend
-        assert result.sql == [BEST_SQL]
+        assert result.sql == [guarded(store, BEST_SQL)]
         assert result.rows and result.rows[0]["config_id"] == cid
         assert result.grounding.ok and result.grounding.numbers
         assert f"{ppt:.4g}" in result.answer
@@ -513,7 +520,7 @@ class BackendScenarios:
         )
         result = self.pipeline(store, server).ask(BEST_QUESTION)
         assert result.status == "answered", result.answer
-        assert result.sql == [BEST_SQL]
+        assert result.sql == [guarded(store, BEST_SQL)]
         assert len(server.requests) == 3
         first, retry = server.prompts()[:2]
         assert "REJECTED" not in first

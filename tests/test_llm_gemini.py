@@ -6,9 +6,12 @@ refusals, grounding regeneration, history) live in fake_llm_servers.BackendScena
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
-pytest.register_assert_rewrite("fake_llm_servers")
+if "fake_llm_servers" not in sys.modules:  # rewrite asserts in the shared scenarios
+    pytest.register_assert_rewrite("fake_llm_servers")
 
 from fake_llm_servers import (  # noqa: E402
     BEST_QUESTION,

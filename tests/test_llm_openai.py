@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 
 import pytest
 
-pytest.register_assert_rewrite("fake_llm_servers")
+if "fake_llm_servers" not in sys.modules:  # rewrite asserts in the shared scenarios
+    pytest.register_assert_rewrite("fake_llm_servers")
 
 from fake_llm_servers import (  # noqa: E402
     BEST_QUESTION,

@@ -110,7 +110,6 @@ def call_with_retries(
     policy: RetryPolicy,
     call: Callable[[], str],
     classify: Callable[[BaseException], Fault | None],
-    advice: str,
     sleep: Callable[[float], None] = time.sleep,
 ) -> str:
     """Run `call`, retrying transient faults per `policy`; BackendError after the last one."""
@@ -126,10 +125,10 @@ def call_with_retries(
             if not fault.transient or attempt == policy.attempts:
                 break
             sleep(policy.wait_s(attempt, fault.retry_after))
-    raise BackendError(_fault_message(label, faults, policy, advice))
+    raise BackendError(_fault_message(label, faults, policy))
 
 
-def _fault_message(label: str, faults: list[Fault], policy: RetryPolicy, advice: str) -> str:
+def _fault_message(label: str, faults: list[Fault], policy: RetryPolicy) -> str:
     last = faults[-1]
     times = {1: "once", 2: "twice"}.get(len(faults), f"{len(faults)} times")
     if last.kind == "timeout":
@@ -154,7 +153,7 @@ def _fault_message(label: str, faults: list[Fault], policy: RetryPolicy, advice:
         what = f"{label} rejected the request (HTTP {last.status})"
         todo = "check the model name and settings"
     detail = f" Last error: {last.detail.strip()[:300]}" if last.detail.strip() else ""
-    return f"{what}; {todo}, or use --backend offline.{detail} {advice}".strip()
+    return f"{what}; {todo}, or use --backend offline.{detail}"
 
 
 # -- Gemini ------------------------------------------------------------------------------
@@ -205,7 +204,7 @@ class GeminiClient:
             )
             return _gemini_text(resp)
 
-        return call_with_retries(self.label, self.policy, call, self._classify, "")
+        return call_with_retries(self.label, self.policy, call, self._classify)
 
     def _classify(self, exc: BaseException) -> Fault | None:
         from google.genai import errors
@@ -282,7 +281,7 @@ class OpenAIClient:
                 return ""
             return resp.choices[0].message.content or ""
 
-        return call_with_retries(self.label, self.policy, call, self._classify, "")
+        return call_with_retries(self.label, self.policy, call, self._classify)
 
     def _classify(self, exc: BaseException) -> Fault | None:
         import openai
