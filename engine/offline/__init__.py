@@ -150,12 +150,25 @@ class OfflineSelector:
                     "configuration that fits in memory"
                 )
 
+        claim = next((w for w in _question_words(it) if w in _CLAIMS), None)
         intent: dict = {
             "kind": it.kind,
             "notes": notes,
             "direction": it.direction,
             "trend_dim": it.trend_dim,
+            "yesno": it.yesno,
+            "claim": claim,
+            "mentioned": [lex.systems[s].name for s in it.systems],
+            "threshold": it.threshold,
+            "threshold_unit": it.threshold_unit,
+            "order": it.order,
         }
+        # "fp8 peak TFLOPS": the peak column of the named data type
+        for k, m in enumerate(it.metrics):
+            if m.column == "peak_flops_bf16" and it.dtypes and it.dtypes[0] != "bf16":
+                col = {"fp8": "peak_flops_fp8", "int8": "peak_ops_int8"}.get(it.dtypes[0])
+                if col and lex.metric("systems", col):
+                    it.metrics[k] = lex.metric("systems", col)
         kind = it.kind
         if kind in ("lookup", "compare", "rank", "trend") and not it.metrics:
             if (
@@ -206,7 +219,15 @@ class OfflineSelector:
             )
             sql = [
                 sqlgen.per_group_sql(
-                    it, lex, defaults, it.metrics, part, it.metrics[0], it.direction, 6
+                    it,
+                    lex,
+                    defaults,
+                    it.metrics,
+                    part,
+                    it.metrics[0],
+                    it.direction,
+                    6,
+                    it.threshold,
                 )
             ]
         elif kind == "rank":
@@ -240,7 +261,14 @@ class OfflineSelector:
                 "memory, unless you named them"
             )
         elif kind == "pareto":
-            sql = [sqlgen.pareto_sql(it, lex, defaults)]
+            pinned = it.config_id is not None or (
+                it.systems and it.batches and it.tps and (it.dtypes or len(lex.dtypes) == 1)
+            )
+            if pinned:
+                kind = intent["kind"] = "pareto_member"
+                sql = [sqlgen.pareto_member_sql(it, lex, defaults)]
+            else:
+                sql = [sqlgen.pareto_sql(it, lex, defaults)]
         elif kind == "fits":
             sql = [sqlgen.fits_sql(it, lex, defaults)]
         elif kind == "op_diff":
@@ -269,6 +297,39 @@ class OfflineSelector:
         else:
             raise Unanswerable("I could not tell what is being asked")
         return Selection(True, sql=sql, intent=intent, suggestions=suggestions(lex))
+
+
+_CLAIMS = {
+    "faster",
+    "quicker",
+    "slower",
+    "cheaper",
+    "costlier",
+    "pricier",
+    "more",
+    "higher",
+    "larger",
+    "bigger",
+    "greater",
+    "better",
+    "less",
+    "lower",
+    "smaller",
+    "fewer",
+    "worse",
+    "meet",
+    "meets",
+    "under",
+    "below",
+    "within",
+    "above",
+    "exceed",
+    "exceeds",
+}
+
+
+def _question_words(it: Intent) -> list[str]:
+    return list(it.order) if it.order else sorted(it.words)
 
 
 def _merge(prev: Intent, cur: Intent, keep_kind: bool) -> Intent:

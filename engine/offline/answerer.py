@@ -127,6 +127,18 @@ class OfflineAnswerer:
                     )
                     fit = "" if r.get("fits_memory") is not False else " (does not fit in memory)"
                     out.append(f"{describe(r, self.lex)}: {vals}{fit}.")
+                    tgt = r.get("question_target")
+                    if tgt is not None and len(grp) == 1:
+                        v = _need(r, m0.column)
+                        default = "below" if m0.better != "high" else "above"
+                        ok = claim_holds(intent.get("claim") or default, v, tgt, m0)
+                        if ok is not None:
+                            rel = "below" if v < tgt else "above" if v > tgt else "equal to"
+                            out.insert(
+                                0,
+                                f"{'Yes' if ok else 'No'}: {m0.label} {fmt_value(v, m0.unit)} "
+                                f"is {rel} the target of {fmt_value(tgt, m0.unit)}.",
+                            )
             else:
                 v = _need(first, m0.column)
                 lo = _need(first, f"min_{m0.column}")
@@ -187,7 +199,22 @@ class OfflineAnswerer:
             )
         if len(bests) > 2:
             verdict = "Best: " + verdict
-        return "\n".join(lines) + "\n" + verdict + _tail(intent)
+        lead = self._yes_no(intent, bests, m, lambda r: self._group_label(r, intent))
+        return lead + verdict + "\n" + "\n".join(lines) + _tail(intent)
+
+    def _yes_no(self, intent: dict, rows: list[dict], m: Metric, label) -> str:
+        """'Yes. ' / 'No. ' when a yes/no question compares the first-named system."""
+        if not intent.get("yesno") or len(rows) != 2 or not intent.get("mentioned"):
+            return ""
+        first = intent["mentioned"][0]
+        subj = [r for r in rows if label(r) == first]
+        other = [r for r in rows if label(r) != first]
+        if len(subj) != 1 or len(other) != 1:
+            return ""
+        holds = claim_holds(intent.get("claim"), subj[0][m.column], other[0][m.column], m)
+        if holds is None:
+            return ""
+        return "Yes. " if holds else "No. "
 
     def _a_rank(self, intent: dict, ev: list[Evidence]) -> str:
         rows = ev[0].records()
@@ -220,7 +247,17 @@ class OfflineAnswerer:
         for r in rows:
             vals = ", ".join(f"{m.label} {fmt_value(_need(r, m.column), m.unit)}" for m in metrics)
             lines.append(f"{r[label]}: {vals}.")
-        if intent.get("direction") and len(rows) > 1:
+        lead = self._yes_no(intent, rows, metrics[0], lambda r: r[label])
+        if lead and metrics[0].unit != "text":
+            c = metrics[0].column
+            top = max(rows, key=lambda r: r[c])
+            low = min(rows, key=lambda r: r[c])
+            lines.insert(
+                0,
+                f"{lead}{top[label]} has more {metrics[0].label} than {low[label]} "
+                f"({ratio(top[c], low[c])}).",
+            )
+        elif intent.get("direction") and len(rows) > 1:
             word = {"best": "best", "worst": "worst", "high": "highest", "low": "lowest"}[
                 intent["direction"]
             ]
@@ -272,7 +309,51 @@ class OfflineAnswerer:
                     f"{low[1][dim]}."
                 )
             out.append(line + f"\n  by {dname}: {series}")
-        return "\n".join(out) + _tail(intent)
+        lead = ""
+        if len(by) == 1:
+            pts = next(iter(by.values()))
+            vals = [p[m.column] for p in pts]
+            words = set(intent.get("order") or [])
+            up = words & {
+                "up",
+                "increase",
+                "increases",
+                "rise",
+                "rises",
+                "grow",
+                "grows",
+                "higher",
+                "more",
+            }
+            down = words & {
+                "down",
+                "decrease",
+                "decreases",
+                "fall",
+                "falls",
+                "drop",
+                "drops",
+                "lower",
+                "less",
+                "shrink",
+                "shrinks",
+            }
+            if intent.get("yesno") and (up or down) and len(pts) > 1:
+                inc = all(y > x for x, y in zip(vals, vals[1:], strict=False))
+                dec = all(y < x for x, y in zip(vals, vals[1:], strict=False))
+                ok = inc if up and not down else dec
+                lead = "Yes. " if ok else "No. "
+            elif intent.get("direction") in ("best", "worst") and m.better:
+                want_low = (m.better == "low") == (intent["direction"] == "best")
+                pick = (min if want_low else max)(pts, key=lambda p: p[m.column])
+                word = intent["direction"]
+                if m.column == "latency_s":
+                    word = "fastest" if want_low else "slowest"
+                lead = (
+                    f"The {word} is {dname} {pick[dim]}: {fmt_value(pick[m.column], m.unit)} "
+                    f"({describe(pick, self.lex)}).\n"
+                )
+        return lead + "\n".join(out) + _tail(intent)
 
     def _a_pareto(self, intent: dict, ev: list[Evidence]) -> str:
         rows = ev[0].records()
@@ -300,6 +381,25 @@ class OfflineAnswerer:
                         f"{fmt_value(_need(p, 'latency_s'), lat.unit)}, "
                         f"{fmt_value(_need(p, 'perf_per_tco'), ppt.unit)}"
                     )
+        return "\n".join(out) + _tail(intent)
+
+    def _a_pareto_member(self, intent: dict, ev: list[Evidence]) -> str:
+        lat = self.lex.metric("configs", "latency_s")
+        ppt = self.lex.metric("configs", "perf_per_tco")
+        out = []
+        for r in ev[0].records():
+            on = _need(r, "is_pareto")
+            why = (
+                ""
+                if on or r.get("fits_memory") is not False
+                else " (it does not fit in memory, so it cannot be on the frontier)"
+            )
+            out.append(
+                f"{'Yes' if on else 'No'}: {describe(r, self.lex)} is "
+                f"{'' if on else 'not '}on the Pareto frontier{why} "
+                f"(latency {fmt_value(_need(r, 'latency_s'), lat.unit)}, "
+                f"{fmt_value(_need(r, 'perf_per_tco'), ppt.unit)})."
+            )
         return "\n".join(out) + _tail(intent)
 
     def _a_fits(self, intent: dict, ev: list[Evidence]) -> str:
@@ -377,7 +477,17 @@ class OfflineAnswerer:
             if k[0] == "operators" and k[1] != "roofline_time_s"
         ]
         out = []
-        for grp in self._by_config(ev[0].records()):
+        groups = self._by_config(ev[0].records())
+        if intent.get("direction") and len(groups) > 1:
+            slow = intent["direction"] != "low"
+            groups.sort(key=lambda g: _need(g[0], "total_time_s"), reverse=slow)
+            top = groups[0][0]
+            out.append(
+                f"{top['system']}'s {top['op_type']} is {'slowest' if slow else 'fastest'}: "
+                f"{fmt_value(top['total_time_s'], 's')} per step "
+                f"({describe(top, self.lex, False)})."
+            )
+        for grp in groups:
             out.append(f"On {describe(grp[0], self.lex)}:")
             for r in grp:
                 line = (
@@ -385,6 +495,8 @@ class OfflineAnswerer:
                     f"instance x {r['count']} = {fmt_value(r['total_time_s'], 's')} per step "
                     f"({_share(r)} of operator time)"
                 )
+                if r.get("weights_location"):
+                    line += f", weights in {str(r['weights_location']).upper()}"
                 for m in metrics:
                     line += f"; {m.label} {fmt_value(_need(r, m.column), m.unit)} per instance"
                 out.append(line + ".")
@@ -475,6 +587,34 @@ class OfflineAnswerer:
         if nxt:
             text += "\nNext largest differences: " + ", ".join(nxt) + "."
         return text + _tail(intent)
+
+
+_HIGHER = {"more", "higher", "larger", "bigger", "greater", "above", "exceed", "exceeds"}
+_LOWER = {"less", "lower", "smaller", "fewer", "under", "below", "within", "meet", "meets"}
+
+
+def claim_holds(claim: str | None, subject: float, other: float, m: Metric) -> bool | None:
+    """Whether '<subject> is <claim> than <other>' holds for metric m (None: no claim)."""
+    if claim is None:
+        return None
+    if claim in ("faster", "quicker"):
+        return subject < other if m.column == "latency_s" else subject > other
+    if claim == "slower":
+        return subject > other if m.column == "latency_s" else subject < other
+    if claim == "cheaper":
+        return subject < other
+    if claim in ("costlier", "pricier"):
+        return subject > other
+    if claim in _HIGHER:
+        return subject > other
+    if claim in _LOWER:
+        return subject <= other if claim in ("within", "meet", "meets") else subject < other
+    if claim in ("better", "worse"):
+        if m.better is None:
+            return None
+        good = subject < other if m.better == "low" else subject > other
+        return good if claim == "better" else not good
+    return None
 
 
 def _share(r: dict, col: str = "total_time_s") -> str:

@@ -262,7 +262,7 @@ def _syn(table: str, column: str, phrases: str, phase: str | None = None) -> Non
 _syn(
     "configs",
     "latency_s",
-    "latency;latencies;execution time;step time;run time;runtime;"
+    "lat;latency;latencies;execution time;step time;run time;runtime;"
     "time per step;how long;wall time;response time;speed",
 )
 _syn(
@@ -345,8 +345,18 @@ _syn(
     "peak flops;peak bf16 flops;bf16 flops;peak compute;"
     "tflops;peak tflops;peak bf16;bf16 peak;compute throughput;peak performance",
 )
-_syn("systems", "peak_flops_fp8", "peak fp8 flops;fp8 flops;fp8 peak;peak fp8;fp8 tflops")
-_syn("systems", "peak_ops_int8", "peak int8 ops;int8 ops;int8 tops;tops;peak int8;int8 peak")
+_syn(
+    "systems",
+    "peak_flops_fp8",
+    "peak fp8 flops;fp8 flops;fp8 peak;peak fp8;fp8 tflops;"
+    "fp8 peak tflops;fp8 peak flops;peak fp8 tflops;fp8 compute;fp8 throughput",
+)
+_syn(
+    "systems",
+    "peak_ops_int8",
+    "peak int8 ops;int8 ops;int8 tops;tops;peak int8;int8 peak;"
+    "int8 peak tops;int8 peak ops;peak int8 tops;int8 compute",
+)
 _syn(
     "systems",
     "ici_bw_bytes_per_s",
@@ -374,6 +384,10 @@ _syn("models", "total_params", "parameters;params;parameter count;number of para
 
 # Words that sound like a measurement the schema does not hold: refusing beats ignoring.
 UNKNOWN_METRIC_WORDS = {
+    "hit",
+    "hits",
+    "miss",
+    "misses",
     "accuracy",
     "perplexity",
     "quality",
@@ -412,6 +426,8 @@ UNKNOWN_METRIC_WORDS = {
     "cooling",
     "noise",
 }
+# Buying a chip: the data has TCO per chip-hour, never a purchase price.
+PURCHASE_WORDS = {"buy", "buying", "purchase", "purchasing", "capex", "msrp", "upfront", "sticker"}
 # Hardware components: "power of the HBM" needs a column for HBM power, which none holds.
 COMPONENT_WORDS = {
     "hbm",

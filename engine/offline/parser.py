@@ -20,6 +20,7 @@ from coview.engine.offline.lexicon import (
     OP_ALIASES,
     OP_CLASS_ALIASES,
     OP_GROUPS,
+    PURCHASE_WORDS,
     TRAINING_WORDS,
     UNKNOWN_METRIC_WORDS,
     Lexicon,
@@ -72,6 +73,10 @@ class Intent:
     trend_dim: str | None = None  # 'batch_size' | 'tp'
     config_id: int | None = None
     limit: int | None = None
+    threshold: float | None = None  # a target named in the question, in base units
+    threshold_unit: str | None = None  # 's' or 'tok/s'
+    yesno: bool = False
+    order: list[str] = field(default_factory=list)  # the question's tokens, in order
     words: set[str] = field(default_factory=set)  # all tokens, for answer phrasing
 
     def dims(self) -> dict[str, list]:
@@ -131,6 +136,21 @@ PHASE_PHRASES = {
     ),
 }
 
+YESNO_STARTS = {
+    "is",
+    "does",
+    "do",
+    "are",
+    "can",
+    "has",
+    "have",
+    "will",
+    "would",
+    "should",
+    "was",
+    "did",
+    "isn",
+}
 BOUND_WORDS = {"bound", "bottleneck", "bottlenecked", "limited", "limiter", "limits", "roofline"}
 WEIGHT_LOC_WORDS = {
     "live",
@@ -328,6 +348,41 @@ def _numbers_after(t: _Tokens, i: int) -> list[tuple[int, int]]:
     return out
 
 
+_TIME_UNITS = {
+    "ms": 1e-3,
+    "msec": 1e-3,
+    "milliseconds": 1e-3,
+    "millisecond": 1e-3,
+    "s": 1.0,
+    "sec": 1.0,
+    "seconds": 1.0,
+    "second": 1.0,
+    "us": 1e-6,
+    "microseconds": 1e-6,
+}
+
+
+def _take_thresholds(t: _Tokens, it: Intent) -> None:
+    """A target in the question: '20 ms', '1.5 s', '500 tokens per second'."""
+    toks = t.toks
+    for i, tok in enumerate(toks):
+        if not t.free(i) or not re.match(r"^\d+(\.\d+)?$", tok) or not t.free(i + 1):
+            continue
+        nxt = toks[i + 1]
+        if nxt in _TIME_UNITS:
+            it.threshold, it.threshold_unit = float(tok) * _TIME_UNITS[nxt], "s"
+            t.take(i, 2)
+        elif (
+            nxt in ("tokens", "tok", "token")
+            and i + 3 < len(toks) + 1
+            and toks[i + 2 : i + 4] in (["per", "second"], ["per", "s"], ["per", "sec"])
+        ):
+            if i + 4 < len(toks) and toks[i + 4 : i + 6] == ["per", "user"]:
+                continue  # per-user rates are not a column; leave it to be refused
+            it.threshold, it.threshold_unit = float(tok), "tok/s"
+            t.take(i, 4)
+
+
 def _take_filters(t: _Tokens, it: Intent, lex: Lexicon) -> None:
     """Batch, TP, chips, sequence lengths and 'top N' patterns."""
     toks = t.toks
@@ -496,6 +551,7 @@ def _take_entities(t: _Tokens, it: Intent, lex: Lexicon, original: str) -> None:
         for v in (squash(sid), squash(name)):
             if len(v) >= 4:
                 sweep_variants[v] = sid
+    first_pos: dict[str, int] = {}
     for size in (4, 3, 2, 1):
         for i in range(n - size + 1):
             if not all(t.free(k) for k in range(i, i + size)):
@@ -505,6 +561,7 @@ def _take_entities(t: _Tokens, it: Intent, lex: Lexicon, original: str) -> None:
                 sid = lex.system_variants[key]
                 if sid not in it.systems:
                     it.systems.append(sid)
+                    first_pos[sid] = i
                 t.take(i, size)
                 # "the H100 SXM 80GB", "NVIDIA H100": parts people add to a name
                 j = i + size
@@ -529,6 +586,7 @@ def _take_entities(t: _Tokens, it: Intent, lex: Lexicon, original: str) -> None:
                 it.sweep = sweep_variants[key]
                 t.take(i, size)
     # order systems by first mention (n-gram passes find long names first)
+    it.systems.sort(key=lambda sid: first_pos.get(sid, 0))
     # op types, groups and classes
     op_phr: dict[str, tuple[str, ...]] = {}
     for op in lex.op_types:
@@ -688,6 +746,11 @@ def _check_leftovers(t: _Tokens, it: Intent, lex: Lexicon, question: str) -> Non
     for i, tok in enumerate(toks):
         if not t.free(i):
             continue
+        if tok in PURCHASE_WORDS:
+            raise Unanswerable(
+                "the data has no purchase price; it holds TCO per chip-hour "
+                "(systems.tco_usd_per_chip_hour) and cost per million tokens"
+            )
         if tok in UNKNOWN_METRIC_WORDS:
             raise Unanswerable(
                 f"the schema has no metric called {tok!r} (the data holds latency, "
@@ -718,6 +781,8 @@ def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Int
     words = set(t.toks)
     it.words = words
     joined = " ".join(t.toks)
+    it.yesno = bool(t.toks) and t.toks[0] in YESNO_STARTS
+    it.order = list(t.toks)
     if words & TRAINING_WORDS:
         raise Unanswerable("the data is inference only (prefill/decode); it has no training runs")
     for phrase in THIS_CONFIG:
@@ -734,6 +799,7 @@ def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Int
             )
         it.config_id = context_config
     _take_entities(t, it, lex, question)
+    _take_thresholds(t, it)
     _take_filters(t, it, lex)
     _check_values(it, lex)
     _check_component_metric(t, lex)
@@ -834,6 +900,16 @@ def _decide_kind(
             and not (words & (LONGEST_WORDS | SHORTEST_WORDS))
         ):
             it.kind = "op_lookup"
+        elif (
+            it.op_types
+            and len(it.systems) != 1
+            and words & (LONGEST_WORDS | SHORTEST_WORDS | SLOW_WORDS | FAST_WORDS)
+            and words & {"which", "what", "system", "systems", "chip", "chips"}
+        ):
+            # "which system's q_proj is slowest": rank the systems by that operator
+            it.kind = "op_lookup"
+            slow = words & (LONGEST_WORDS | SLOW_WORDS)
+            it.direction = "high" if slow else "low"
         else:
             it.kind = "op_longest"
             it.direction = "low" if words & SHORTEST_WORDS and not words & LONGEST_WORDS else "high"
@@ -846,7 +922,7 @@ def _decide_kind(
         it.kind = "op_weights"
         return
     if words & FIT_WORDS or "out of memory" in joined or "enough memory" in joined:
-        if not it.direction:
+        if not it.direction or words & {"tp", "chips", "chip", "parallelism"}:
             it.kind = "fits"
             return
     if words & {"bottleneck", "bottlenecked", "bound"}:

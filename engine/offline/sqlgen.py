@@ -97,6 +97,7 @@ def per_group_sql(
     order_metric: Metric,
     direction: str | None,
     keep: int,
+    threshold: float | None = None,
 ) -> str:
     """Up to `keep` configs per group (fitting first, best first) with the group's count and
     the min/max of the ranking metric over fitting configs."""
@@ -111,6 +112,9 @@ def per_group_sql(
         extra_cols += ", c.input_len"
     if len(lex.output_lens) > 1:
         extra_cols += ", c.output_len"
+    if threshold is not None:
+        # the question's own target, shown as a column so the answer can cite it
+        extra_cols += f", {float(threshold)!r} AS question_target"
     return (
         "WITH m AS (\n"
         f"  SELECT {', '.join(CONFIG_COLS)}{extra_cols}, c.fits_memory, {mcols},\n"
@@ -199,6 +203,17 @@ def pareto_sql(it: Intent, lex: Lexicon, defaults: dict) -> str:
         "FROM configs c JOIN systems s ON s.system_id = c.system_id"
         + _where(conds)
         + "\nORDER BY system, c.phase, c.latency_s"
+    )
+
+
+def pareto_member_sql(it: Intent, lex: Lexicon, defaults: dict) -> str:
+    """Whether the named config(s) are on the Pareto frontier, with their two coordinates."""
+    conds = config_where(it, lex, defaults)
+    return (
+        f"SELECT {', '.join(CONFIG_COLS)}, c.is_pareto, c.fits_memory, c.latency_s, "
+        "c.perf_per_tco\nFROM configs c JOIN systems s ON s.system_id = c.system_id"
+        + _where(conds)
+        + "\nORDER BY system, c.latency_s"
     )
 
 
