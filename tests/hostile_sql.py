@@ -1,0 +1,237 @@
+"""Hostile SQL as a model might write it, and a small store to throw it at.
+
+Each case names what must stop it: ``"guard"`` (coview.engine.guard rejects it) or
+``"runner"`` (it is a valid read-only SELECT, so the runner's time or memory limit must stop
+it). ``{tmp}`` in a statement is replaced by a scratch directory the test watches for new
+files (COPY / EXPORT targets, ATTACHed databases).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+
+@dataclass(frozen=True)
+class Hostile:
+    """One hostile statement and the layer that must stop it."""
+
+    name: str
+    sql: str
+    stopped_by: str = "guard"  # "guard" | "runner"
+
+
+CORPUS: tuple[Hostile, ...] = (
+    # --- DML and DDL -------------------------------------------------------------------
+    Hostile("insert", "INSERT INTO systems (system_id, name) VALUES ('evil', 'evil')"),
+    Hostile("insert_select", "INSERT INTO configs SELECT * FROM configs"),
+    Hostile("update", "UPDATE configs SET latency_s = 0 WHERE system_id = 'sys-a'"),
+    Hostile("delete", "DELETE FROM operators"),
+    Hostile("drop", "DROP TABLE configs"),
+    Hostile("drop_if_exists_cascade", "DROP TABLE IF EXISTS operators CASCADE"),
+    Hostile("create_table_as", "CREATE TABLE stolen AS SELECT * FROM configs"),
+    Hostile("create_view", "CREATE OR REPLACE VIEW v AS SELECT 1"),
+    Hostile("create_macro", "CREATE MACRO pwn() AS TABLE SELECT * FROM read_csv('/etc/passwd')"),
+    Hostile("alter", "ALTER TABLE configs ADD COLUMN pwned INTEGER"),
+    Hostile("alter_rename", "ALTER TABLE configs RENAME TO configs_old"),
+    Hostile("truncate", "TRUNCATE configs"),
+    Hostile("select_into", "SELECT * INTO stolen FROM configs"),
+    Hostile("comment_on", "COMMENT ON TABLE configs IS 'pwned'"),
+    # --- several statements, and comments hiding one ---------------------------------
+    Hostile("two_statements", "SELECT * FROM configs; DROP TABLE configs"),
+    Hostile("line_comment_then_drop", "SELECT 1; -- harmless\n DROP TABLE configs"),
+    Hostile("block_comment_then_delete", "SELECT 1 /* just a comment */; DELETE FROM configs"),
+    Hostile(
+        "comment_closes_early",
+        "SELECT config_id FROM configs -- */ ; DROP TABLE configs\n; DELETE FROM systems",
+    ),
+    Hostile("nested_comment_trick", "SELECT /* /* */ 1; */ DROP TABLE configs; /* */"),
+    Hostile("semicolon_in_string_then_drop", "SELECT ';' AS s; UPDATE configs SET tp = 0"),
+    # --- DML hidden inside a SELECT ---------------------------------------------------
+    Hostile("delete_in_cte", "WITH d AS (DELETE FROM configs RETURNING *) SELECT count(*) FROM d"),
+    Hostile(
+        "insert_in_cte",
+        "WITH i AS (INSERT INTO systems (system_id, name) VALUES ('x', 'x') RETURNING *) "
+        "SELECT * FROM i",
+    ),
+    Hostile(
+        "update_in_subquery",
+        "SELECT * FROM (UPDATE configs SET tp = 1 RETURNING config_id) AS u",
+    ),
+    # --- COPY, EXPORT/IMPORT, ATTACH/DETACH ---------------------------------------------
+    Hostile("copy_to_file", "COPY configs TO '{tmp}/stolen.csv' (HEADER)"),
+    Hostile(
+        "copy_query_to_file", "COPY (SELECT * FROM systems) TO 'stolen.parquet' (FORMAT parquet)"
+    ),
+    Hostile("copy_to_program", "COPY configs TO '|cat > {tmp}/pwned.txt'"),
+    Hostile("copy_from", "COPY configs FROM '/etc/passwd'"),
+    Hostile("export_database", "EXPORT DATABASE '{tmp}/exported'"),
+    Hostile("import_database", "IMPORT DATABASE '{tmp}/exported'"),
+    Hostile("attach_memory", "ATTACH ':memory:' AS scratch"),
+    Hostile("attach_file", "ATTACH '{tmp}/other.duckdb' AS other"),
+    Hostile("detach", "DETACH coview_store"),
+    Hostile("use_other", "USE memory"),
+    # --- extensions ---------------------------------------------------------------------
+    Hostile("install_httpfs", "INSTALL httpfs"),
+    Hostile("load_httpfs", "LOAD httpfs"),
+    Hostile("force_install_from_url", "FORCE INSTALL httpfs FROM 'http://127.0.0.1:9/'"),
+    Hostile("remote_parquet", "SELECT * FROM read_parquet('https://example.com/x.parquet')"),
+    # --- files through table functions and bare paths -----------------------------------
+    Hostile("read_csv_passwd", "SELECT * FROM read_csv('/etc/passwd')"),
+    Hostile("read_csv_auto", "SELECT * FROM read_csv_auto('/etc/passwd', header = false)"),
+    Hostile("read_text", "SELECT content FROM read_text('/etc/hostname')"),
+    Hostile("read_blob", "SELECT * FROM read_blob('/etc/passwd')"),
+    Hostile("read_json", "SELECT * FROM read_json('{tmp}/x.json')"),
+    Hostile("read_parquet", "SELECT * FROM read_parquet('*.parquet')"),
+    Hostile("glob", "SELECT * FROM glob('/etc/*')"),
+    Hostile("sniff_csv", "SELECT * FROM sniff_csv('/etc/passwd')"),
+    Hostile("bare_path_from", "SELECT * FROM '/etc/passwd'"),
+    Hostile("bare_csv_from", "SELECT * FROM 'x.csv'"),
+    Hostile("quoted_path_from", 'SELECT * FROM "/etc/passwd"'),
+    Hostile(
+        "read_csv_in_join",
+        "SELECT c.config_id FROM configs c JOIN read_csv('/etc/passwd') p ON true",
+    ),
+    Hostile(
+        "read_text_scalar_subquery", "SELECT (SELECT content FROM read_text('/etc/passwd')) AS x"
+    ),
+    Hostile("read_text_scalar", "SELECT read_text('/etc/passwd')"),
+    Hostile("query_function", "SELECT * FROM query('SELECT * FROM duckdb_settings()')"),
+    Hostile("query_table_function", "SELECT * FROM query_table('coview_meta')"),
+    # --- settings, pragmas, calls, transactions, maintenance ------------------------------
+    Hostile("set_memory", "SET memory_limit = '100GB'"),
+    Hostile("set_external_access", "SET enable_external_access = true"),
+    Hostile("reset", "RESET lock_configuration"),
+    Hostile("pragma", "PRAGMA database_list"),
+    Hostile("pragma_table_info", "PRAGMA table_info('configs')"),
+    Hostile("call_pragma", "CALL pragma_version()"),
+    Hostile("call_checkpoint", "CALL checkpoint()"),
+    Hostile("checkpoint", "CHECKPOINT"),
+    Hostile("vacuum", "VACUUM"),
+    Hostile("begin", "BEGIN TRANSACTION"),
+    Hostile("begin_then_select", "BEGIN; SELECT 1; COMMIT"),
+    Hostile("commit", "COMMIT"),
+    Hostile("explain_analyze", "EXPLAIN ANALYZE SELECT * FROM configs"),
+    Hostile("prepare", "PREPARE p AS SELECT * FROM configs"),
+    # --- the catalog and the environment -----------------------------------------------
+    Hostile("getenv", "SELECT getenv('HOME') AS home"),
+    Hostile("current_setting", "SELECT current_setting('temp_directory')"),
+    Hostile("information_schema", "SELECT table_name FROM information_schema.tables"),
+    Hostile("duckdb_tables", "SELECT * FROM duckdb_tables()"),
+    Hostile("duckdb_settings", "SELECT * FROM duckdb_settings()"),
+    Hostile("sqlite_master", "SELECT * FROM sqlite_master"),
+    Hostile("pg_catalog", "SELECT * FROM pg_catalog.pg_tables"),
+    Hostile("coview_meta", "SELECT * FROM coview_meta"),
+    Hostile("other_catalog", "SELECT * FROM coview_store.main.configs"),
+    Hostile("system_shell", "SELECT system('touch {tmp}/pwned')"),
+    # --- unicode and quoting tricks -----------------------------------------------------
+    Hostile("fullwidth_semicolon", "SELECT 1\uff1b DROP TABLE configs"),
+    Hostile("cyrillic_table", "SELECT * FROM c\u043enfigs"),  # 'о' is Cyrillic
+    Hostile("zero_width_keyword", "DR\u200bOP TABLE configs"),
+    Hostile("quoted_keyword_table", 'SELECT * FROM "configs"; DROP TABLE "configs"'),
+    Hostile(
+        "escaped_quote_break_out", "SELECT 'a'';DROP TABLE configs;--' AS s; DELETE FROM configs"
+    ),
+    Hostile("nul_byte", "SELECT 1\x00; DROP TABLE configs"),
+    # --- resource exhaustion: valid SELECTs the runner must stop --------------------------
+    Hostile("huge_generate_series", "SELECT count(*) FROM generate_series(1, 10000000000000)"),
+    Hostile("huge_range_scalar", "SELECT sum(x) FROM (SELECT unnest(range(10000000000)) AS x)"),
+    Hostile(
+        "recursive_cte_forever",
+        "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r",
+        stopped_by="runner",
+    ),
+    Hostile(
+        "cross_join_x3",
+        "SELECT count(*) FROM operators a, operators b, operators c",
+        stopped_by="runner",
+    ),
+    Hostile(
+        "cross_join_sorted",
+        "SELECT a.op_index, b.op_index FROM operators a CROSS JOIN operators b "
+        "ORDER BY a.flops * b.flops DESC",
+        stopped_by="runner",
+    ),
+    Hostile(
+        "cross_join_string_agg",
+        "SELECT string_agg(a.layer_name || b.layer_name, ',') AS s "
+        "FROM operators a CROSS JOIN operators b",
+        stopped_by="runner",
+    ),
+)
+
+
+# ------------------------------------------------------------------------------------------
+# A small store for the guard, runner and hostile tests (independent of ingest/sample data).
+
+SYSTEMS = ("sys-a", "sys-b", "sys-c")
+
+
+def make_store(path: Path, n_operators: int = 20_000) -> Path:
+    """Build a schema-v1 store with a few hundred configs and `n_operators` operator rows.
+
+    20k operators make a self cross join (4e8 rows, 8e12 for three) expensive enough to hit
+    the runner's limits.
+    """
+    from coview.store.schema import OP_TYPES, create_schema
+
+    con = duckdb.connect(str(path))
+    try:
+        create_schema(con)
+        con.execute(
+            "INSERT INTO sweeps VALUES ('sw1', 'test sweep', 'coview-roofline', '1.0', "
+            "'/dev/null', TIMESTAMP '2026-01-01 00:00:00')"
+        )
+        con.execute(
+            """INSERT INTO systems (system_id, name, vendor, peak_flops_bf16, hbm_bytes,
+                 hbm_bw_bytes_per_s, sram_bytes, tdp_w, tco_usd_per_chip_hour, source)
+               VALUES ('sys-a', 'xPU-A', 'hypothetical', 9.0e14, 8.0e10, 3.0e12, 2.0e8, 700, 2.0, 't'),
+                      ('sys-b', 'xPU-B', 'hypothetical', 4.0e14, 9.6e10, 1.6e12, 1.0e9, 400, 1.2, 't'),
+                      ('sys-c', 'xPU-C', 'hypothetical', 2.0e14, 3.2e10, 8.0e11, NULL, 250, 0.8, 't')"""
+        )
+        con.execute(
+            """INSERT INTO models (model_id, name, num_layers, hidden_size, num_heads,
+                 num_kv_heads, head_dim, ffn_dim, vocab_size, total_params, source)
+               VALUES ('llama2-70b', 'Llama-2-70B', 80, 8192, 64, 8, 128, 28672, 32000, 6.9e10, 't')"""
+        )
+        # 3 systems x 2 phases x 8 batch sizes x 4 tp degrees = 192 configs.
+        con.execute(
+            """INSERT INTO configs
+               SELECT row_number() OVER (ORDER BY s.system_id, p.phase, b.batch, t.tp) AS config_id,
+                      'sw1', s.system_id, 'llama2-70b', p.phase, b.batch, 2048, 256,
+                      t.tp, 1, 1, 1, t.tp, 'bf16', 'bf16', 'bf16',
+                      (CASE p.phase WHEN 'prefill' THEN 0.5 ELSE 0.02 END)
+                        * (1 + b.batch / 64.0) / t.tp * s.k AS latency_s,
+                      b.batch * 1000.0 / s.k AS throughput_tok_per_s,
+                      t.tp * s.k AS tco_usd_per_hour,
+                      b.batch * 1000.0 / s.k / (t.tp * s.k) AS perf_per_tco,
+                      1.0 / b.batch AS usd_per_1m_tokens,
+                      1.4e11 / t.tp, 1e9 * b.batch / t.tp, (t.tp >= 2) AS fits_memory,
+                      500.0 * t.tp, 10.0 * t.tp, 1e12 * b.batch,
+                      (b.batch = 8 AND t.tp = 4) AS is_pareto, NULL
+               FROM (VALUES ('sys-a', 1.0), ('sys-b', 1.5), ('sys-c', 2.5)) s(system_id, k),
+                    (VALUES ('prefill'), ('decode')) p(phase),
+                    (VALUES (1), (2), (4), (8), (16), (32), (64), (128)) b(batch),
+                    (VALUES (1), (2), (4), (8)) t(tp)"""
+        )
+        ops = list(OP_TYPES)
+        con.execute(
+            f"""INSERT INTO operators
+               SELECT 1 + (i % 192) AS config_id, i // 192 AS op_index, 'decoder',
+                      {ops!r}[1 + (i % {len(ops)})] AS op_type,
+                      CASE WHEN i % {len(ops)} IN (3, 4) THEN 'attention'
+                           WHEN i % {len(ops)} = 9 THEN 'norm'
+                           WHEN i % {len(ops)} = 10 THEN 'collective' ELSE 'gemm' END,
+                      80, 1e9 * (1 + i % 17), 1e6 * (1 + i % 13), 1e5, 1e6, 0,
+                      1e-6 * (1 + i % 17), 1e-6 * (1 + i % 13), 1e-7 * (i % 3),
+                      1e-6 * greatest(1 + i % 17, 1 + i % 13),
+                      CASE WHEN (i % 17) >= (i % 13) THEN 'compute' ELSE 'memory' END,
+                      CASE WHEN i % 2 = 0 THEN 'hbm' ELSE 'sram' END, 300.0, NULL
+               FROM range({int(n_operators)}) r(i)"""
+        )
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    return path
