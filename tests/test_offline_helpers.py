@@ -15,7 +15,7 @@ from coview.engine.types import AskResult, Context, Turn
 
 _PIPES: dict[Path, Pipeline] = {}
 
-_TIME = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
+_TIME = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 _BYTES = {"GB": 1e9, "MB": 1e6, "TB": 1e12, "KB": 1e3}
 
 
@@ -45,7 +45,7 @@ def times_in(text: str) -> list[float]:
     """Every duration in the text, in seconds."""
     return [
         float(n.replace(",", "")) * _TIME[u]
-        for n, u in re.findall(r"(\d[\d,]*(?:\.\d+)?)\s?(ms|us|s)\b", text)
+        for n, u in re.findall(r"(\d[\d,]*(?:\.\d+)?)\s?(ms|us|ns|s)\b", text)
     ]
 
 

@@ -47,7 +47,9 @@ def fmt_value(x: float | int | str | bool | None, unit: str) -> str:
             return f"{sig(x)} s"
         if abs(x) >= 1e-3:
             return f"{sig(x * 1e3)} ms"
-        return f"{sig(x * 1e6)} us"
+        if abs(x) >= 1e-6:
+            return f"{sig(x * 1e6)} us"
+        return f"{sig(x * 1e9)} ns"
     if unit == "B":
         return _scaled(x, [(1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "KB")], "bytes")
     if unit == "B/s":

@@ -151,7 +151,18 @@ YESNO_STARTS = {
     "did",
     "isn",
 }
-BOUND_WORDS = {"bound", "bottleneck", "bottlenecked", "limited", "limiter", "limits", "roofline"}
+BOUND_WORDS = {
+    "bounds",
+    "bounded",
+    "limiting",
+    "bound",
+    "bottleneck",
+    "bottlenecked",
+    "limited",
+    "limiter",
+    "limits",
+    "roofline",
+}
 WEIGHT_LOC_WORDS = {
     "live",
     "lives",
@@ -783,7 +794,7 @@ def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Int
     joined = " ".join(t.toks)
     it.yesno = bool(t.toks) and t.toks[0] in YESNO_STARTS
     it.order = list(t.toks)
-    if words & TRAINING_WORDS:
+    if words & TRAINING_WORDS or "fine tun" in joined or "pre train" in joined:
         raise Unanswerable("the data is inference only (prefill/decode); it has no training runs")
     for phrase in THIS_CONFIG:
         seq = phrase.split()
@@ -803,6 +814,13 @@ def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Int
     _take_filters(t, it, lex)
     _check_values(it, lex)
     _check_component_metric(t, lex)
+    if words & {"weights", "weight"} and (
+        words & WEIGHT_LOC_WORDS or "sram or hbm" in joined or "hbm or sram" in joined
+    ):
+        # "are the weights kept in SRAM or HBM": locations, not the capacity metrics
+        for i, tok in enumerate(t.toks):
+            if tok in ("sram", "hbm") and t.free(i):
+                t.take(i)
     _take_metrics(t, it, lex)
     _take_dtypes(t, it, lex)
     # keyword-only phrases that must not be mistaken for metrics or components
