@@ -15,6 +15,7 @@ from coview.store.schema import TABLES
 
 # Cap on the values listed per column: past this the prompt says "... (N distinct)".
 VALUE_CAP = 40
+MAX_VALUE_CHARS = 80
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,10 @@ def _fmt(v: Any) -> str:
     if v is None:
         return "NULL"
     if isinstance(v, str):
+        # One line, bounded: a value is data and must not reshape the prompt around it.
+        v = " ".join(v.split())
+        if len(v) > MAX_VALUE_CHARS:
+            v = v[:MAX_VALUE_CHARS] + "..."
         return "'" + v.replace("'", "''") + "'"
     if isinstance(v, float):
         return f"{v:g}"
