@@ -591,12 +591,7 @@ def pareto_text(points: list[dict[str, Any]], width: int = 78, height: int = 22)
         )
         xs = [p["latency_s"] * 1e3 for p in mine]
         ys = [p["perf_per_tco"] for p in mine]
-        plt.scatter(
-            xs,
-            ys,
-            marker=MARKERS[k % len(MARKERS)],
-            label=f"{system} ({MARKERS[k % len(MARKERS)]})",
-        )
+        plt.scatter(xs, ys, marker=MARKERS[k % len(MARKERS)])
     xs_all = [p["latency_s"] * 1e3 for p in pts]
     ys_all = [p["perf_per_tco"] for p in pts]
     if max(xs_all) / min(xs_all) > 100:
@@ -604,10 +599,12 @@ def pareto_text(points: list[dict[str, Any]], width: int = 78, height: int = 22)
     if max(ys_all) / min(ys_all) > 100:
         plt.yscale("log")
     plt.xlabel("latency (ms)")
-    plt.ylabel("perf/TCO (tok/s per $/h)")
     text = plt.build()
     plt.clear_figure()
-    return "\n".join(line.rstrip() for line in _ANSI.sub("", text).splitlines())
+    lines = [line.rstrip() for line in _ANSI.sub("", text).splitlines()]
+    # The legend goes below the plot: plotext draws its own over the top-left points.
+    legend = "  ".join(f"{MARKERS[k % len(MARKERS)]} {name}" for k, name in enumerate(systems))
+    return "\n".join(["y: perf/TCO (tokens/s per $/h), x: latency (ms)", *lines, legend])
 
 
 def operator_bars(operators: list[dict[str, Any]], width: int = 40) -> str:
@@ -675,18 +672,24 @@ def export_markdown(session: Session) -> str:
         out.append(f"_{meta}_")
         out.append("")
         answer = str(turn.get("answer", "")).strip() or "_(no answer)_"
-        if status == "refused":
-            out.append("**Refused:** " + answer.replace("\n", "\n\n"))
-        else:
-            out.append(answer)
+        # Keep the answer's own line breaks (Markdown hard breaks), and mark refusals.
+        lines = [ln.rstrip() for ln in answer.splitlines()]
+        body = "  \n".join(
+            ln.replace("  ", "&nbsp;&nbsp;", 1) if ln.startswith("  ") else ln for ln in lines
+        )
+        out.append(("**Refused:** " if status == "refused" else "") + body)
         g = turn.get("grounding") or {}
         nums = g.get("numbers") or []
         if nums:
-            matched = sum(1 for n in nums if n.get("matched"))
-            badge = "all numbers grounded" if g.get("ok") else "UNGROUNDED numbers present"
-            out += ["", f"Grounding: {badge} ({matched}/{len(nums)})"]
-            for n in nums:
-                out.append(f"- `{n.get('text')}` -> {n.get('matched') or 'NOT FOUND in evidence'}")
+            missing = [n for n in nums if not n.get("matched")]
+            if not missing:
+                out += ["", f"Grounding: all {len(nums)} numbers traced to the evidence rows."]
+            else:
+                out += [
+                    "",
+                    f"Grounding: **{len(missing)} of {len(nums)} numbers NOT found in the evidence**:",
+                ]
+                out += [f"- `{n.get('text')}`" for n in missing]
         for k, ev in enumerate(turn.get("evidence") or [], start=1):
             out += ["", f"SQL {k}:" if len(turn.get("evidence") or []) > 1 else "SQL:", ""]
             out += ["```sql", str(ev.get("sql", "")).strip(), "```", ""]
@@ -744,7 +747,7 @@ def export_markdown(session: Session) -> str:
                               "roofline_time_s", "bound", "weights_location")
                     if any(c in o for o in ops)
                 ]  # fmt: skip
-                out += ["", _md_table(cols, [[o.get(c) for c in cols] for o in ops], cap=40)]
+                out += ["", _md_table(cols, [[o.get(c) for c in cols] for o in ops], cap=40), ""]
         plot = pareto_text(
             [
                 {
