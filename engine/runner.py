@@ -152,6 +152,11 @@ class ReadOnlyRunner:
         if len(statements) != 1:
             raise QueryError(f"exactly one statement is allowed; DuckDB found {len(statements)}")
         kind = statements[0].type
+        if kind == duckdb.StatementType.MULTI:
+            raise QueryError(
+                "DuckDB would run this as several statements (e.g. PIVOT without an IN list); "
+                "write a plain SELECT, or list the PIVOT values with IN (...)"
+            )
         if kind != duckdb.StatementType.SELECT:
             name = getattr(kind, "name", str(kind))
             raise QueryError(f"only SELECT statements are allowed; found {name}")

@@ -149,6 +149,16 @@ GOOD_SQL = [
     "FROM configs GROUP BY tp ORDER BY tp",
     "SELECT 'it''s' AS s, 1 -- a trailing comment",
     "SELECT 1 AS one; -- the model ended with a semicolon and a comment",
+    "SELECT * FROM (PIVOT configs ON phase IN ('prefill', 'decode') USING avg(latency_s) GROUP BY system_id) "
+    "ORDER BY system_id",
+    "TABLE systems",
+    "SELECT 7 // 2 AS a, 7 / 2 AS b, 7 % 3 AS c, 2 ** 3 AS d, -7 // 2 AS g, 'a' || NULL AS f",
+    "SELECT date_trunc('month', DATE '2024-05-17') AS a, DATE '2024-01-01' + INTERVAL 1 DAY AS b",
+    "SELECT round(2.5) AS b, round(-2.5) AS c, 10::DOUBLE / 4 AS d, 1 / 0 AS e, 1e3::INT AS i",
+    "SELECT printf('%.2f', 3.14159) AS a, substr('hello', 2, 3) AS c, 'abc'[2:3] AS f, "
+    "[1, 2, 3][2] AS g, struct_pack(k := 1).k AS h, greatest(1, NULL, 3) AS m",
+    "SELECT COLUMNS('lat.*') FROM configs ORDER BY config_id LIMIT 2",
+    "SELECT count(*) FROM configs USING SAMPLE 100%",
     "/* leading comment */ SELECT count(*) FROM operators WHERE op_class IN ('gemm', 'norm')",
 ]
 

@@ -64,6 +64,11 @@ def test_trailing_semicolon_is_fine(runner: ReadOnlyRunner) -> None:
     assert runner.run("SELECT count(*) AS n FROM systems;").rows == [(3,)]
 
 
+def test_pivot_that_would_create_a_type_is_refused(runner: ReadOnlyRunner) -> None:
+    with pytest.raises(QueryError, match="several statements.*IN"):
+        runner.run("SELECT * FROM (PIVOT configs ON phase USING avg(latency_s) GROUP BY tp)")
+
+
 def test_duckdb_errors_become_query_errors_a_model_can_read(runner: ReadOnlyRunner) -> None:
     with pytest.raises(QueryError, match=r"DuckDB rejected the query: .*latency_ms"):
         runner.run("SELECT latency_ms FROM configs")
