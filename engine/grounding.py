@@ -94,7 +94,7 @@ _UNITS: dict[str, tuple[str, tuple[float, ...]]] = {
 }
 _UNIT_ALT = "|".join(sorted((re.escape(u) for u in _UNITS), key=len, reverse=True))
 _NUM_RE = re.compile(
-    r"(?:(?<![\w.])|(?<=\btp)|(?<=\bTP)|(?<=\bbs)|(?<=\bBS)|(?<=\bb))"
+    r"(?:(?<![\w.])|(?<=\btp)|(?<=\bTP)|(?<=\bbs)|(?<=\bBS))"
     r"(?P<cur>\$\s?)?"
     r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
     r"(?P<exp>[eE][-+]?\d+)?"
@@ -103,7 +103,7 @@ _NUM_RE = re.compile(
 )
 # Words with letters before digits are names (H100, v5e, bf16, Llama-2-70B, h100-sxm-80gb).
 _IDENT_RE = re.compile(r"(?<![\w$])[A-Za-z][A-Za-z0-9_]*(?:[-.][A-Za-z0-9_]+)*")
-_COUNT_PREFIX = re.compile(r"^(tp|bs|b|batch)\d+$", re.IGNORECASE)
+_COUNT_PREFIX = re.compile(r"^(tp|bs|batch)\d+$", re.IGNORECASE)
 
 # Evidence groups larger than this are sampled for ratio/difference matching.
 _PAIR_ROW_CAP = 200

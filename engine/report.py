@@ -33,20 +33,59 @@ def _cell(v: Any) -> str:
     return s if len(s) <= CELL else s[: CELL - 1] + "…"
 
 
+_HIDE = {"config_id", "rank", "op_index", "layer_name", "configs_matched", "configs_fitting"}
+_FIRST = (
+    "system",
+    "op_type",
+    "system_a",
+    "system_b",
+    "model",
+    "phase",
+    "batch_size",
+    "tp",
+    "num_chips",
+    "weight_dtype",
+)
+
+
+def _constant(ev: Evidence, i: int) -> bool:
+    vals = {r[i] for r in ev.rows if i < len(r)}
+    return len(ev.rows) > 1 and len(vals) == 1
+
+
 def _pick_columns(ev: Evidence) -> list[int]:
-    """At most MAX_COLS columns: those that vary or carry the answer, names first."""
-    if len(ev.columns) <= MAX_COLS:
+    """At most MAX_COLS columns: names first, then the values that vary; columns equal in
+    every row are summarised above the table instead."""
+    if len(ev.columns) <= MAX_COLS and len(ev.rows) <= 1:
         return list(range(len(ev.columns)))
-    keep = []
-    for i, c in enumerate(ev.columns):
-        vals = {r[i] for r in ev.rows[:MAX_ROWS] if i < len(r)}
-        if c in ("config_id", "rank", "op_index") or c.startswith(("min_", "max_")):
-            continue
-        if len(vals) > 1 or c in ("system", "op_type") or len(ev.rows) == 1:
-            keep.append(i)
-    if len(keep) < MAX_COLS:
-        keep += [i for i in range(len(ev.columns)) if i not in keep][: MAX_COLS - len(keep)]
-    return sorted(keep[:MAX_COLS])
+    cand = [
+        i
+        for i, c in enumerate(ev.columns)
+        if not _constant(ev, i) and c not in _HIDE and not c.startswith(("min_", "max_"))
+    ]
+    first = [i for i in cand if ev.columns[i] in _FIRST]
+    rest = [i for i in cand if i not in first]
+    keep = (first + rest)[:MAX_COLS]
+    return sorted(keep, key=lambda i: (ev.columns[i] not in _FIRST, i))
+
+
+def _constants_line(ev: Evidence, shown: list[int]) -> str:
+    parts = [
+        f"{c}={_cell(ev.rows[0][i])}"
+        for i, c in enumerate(ev.columns)
+        if i not in shown and _constant(ev, i) and c not in _HIDE
+    ]
+    return textwrap.fill("all rows: " + ", ".join(parts), WIDTH) if parts else ""
+
+
+def pretty_sql(sql: str) -> str:
+    """The SQL laid out one clause per line (sqlglot), or as given if it does not parse."""
+    try:
+        import sqlglot
+
+        return sqlglot.transpile(sql, read="duckdb", write="duckdb", pretty=True)[0]
+    except Exception:  # noqa: BLE001 - display only; never fail the answer over layout
+        return sql
 
 
 def render_table(ev: Evidence) -> str:
@@ -70,6 +109,9 @@ def render_table(ev: Evidence) -> str:
         return "  ".join(out).rstrip()
 
     lines = [fmt(head), fmt(["-" * w for w in widths])]
+    const = _constants_line(ev, cols)
+    if const:
+        lines.insert(0, const)
     lines += [fmt(b) for b in body]
     shown = min(len(ev.rows), MAX_ROWS)
     more = ">" if ev.truncated else ""
@@ -118,7 +160,7 @@ def render_result(result: AskResult, show_sql: bool) -> str:
     if show_sql and result.sql:
         for i, sql in enumerate(result.sql, 1):
             title = "SQL" if len(result.sql) == 1 else f"SQL {i}"
-            parts.append(f"{title}:\n" + textwrap.indent(sql.strip(), "  "))
+            parts.append(f"{title}:\n" + textwrap.indent(pretty_sql(sql.strip()), "  "))
     if result.status == "answered":
         for i, ev in enumerate(result.evidence, 1):
             if not ev.columns:
