@@ -23,6 +23,7 @@ import re
 import secrets
 import subprocess
 import sys
+import threading
 import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -189,6 +190,8 @@ class SessionWriter:
         self.store_path = Path(header["store_path"])
         self._turns = 0
         self._configs: set[int] = set()
+        # The TUI appends turns and records configs from different worker threads.
+        self._lock = threading.RLock()
 
     @classmethod
     def create(cls, store_path: Path, backend: str) -> SessionWriter:
@@ -229,7 +232,7 @@ class SessionWriter:
         line = json.dumps(event, default=str, ensure_ascii=False) + "\n"
         # One write per line, flushed and fsync'ed before returning: a turn on disk is a turn
         # kept. O_APPEND keeps concurrent writers from interleaving within a line.
-        with open(self.path, "a", encoding="utf-8") as fh:
+        with self._lock, open(self.path, "a", encoding="utf-8") as fh:
             fh.write(line)
             fh.flush()
             os.fsync(fh.fileno())
@@ -252,10 +255,12 @@ class SessionWriter:
             }
             for ev in result.evidence
         ]
-        self._turns += 1
+        with self._lock:
+            self._turns += 1
+            n = self._turns
         event = {
             "type": "turn",
-            "n": self._turns,
+            "n": n,
             "time": _utcnow(),
             "question": result.question,
             "backend": result.backend,
@@ -298,17 +303,18 @@ class SessionWriter:
     def record_config(self, config_id: int) -> None:
         """Snapshot one config row and its operator rows from the store (once per session)."""
         config_id = int(config_id)
-        if config_id in self._configs:
-            return
-        if not self.store_path.exists():
-            raise SessionError(
-                f"store {self.store_path} is gone; cannot snapshot config {config_id}"
-            )
-        snap = _snapshot_config(self.store_path, config_id)
-        if snap is None:
-            raise SessionError(f"config {config_id} is not in store {self.store_path}")
-        self._write({"type": "config", "config_id": config_id, "time": _utcnow(), **snap})
-        self._configs.add(config_id)
+        with self._lock:  # one snapshot per config even when two threads ask at once
+            if config_id in self._configs:
+                return
+            if not self.store_path.exists():
+                raise SessionError(
+                    f"store {self.store_path} is gone; cannot snapshot config {config_id}"
+                )
+            snap = _snapshot_config(self.store_path, config_id)
+            if snap is None:
+                raise SessionError(f"config {config_id} is not in store {self.store_path}")
+            self._write({"type": "config", "config_id": config_id, "time": _utcnow(), **snap})
+            self._configs.add(config_id)
 
 
 def _fsync_dir(directory: Path) -> None:

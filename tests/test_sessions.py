@@ -264,3 +264,22 @@ def test_cli_sessions_and_export(store: Path, tmp_path: Path) -> None:
     assert res.exit_code != 0 and "no session 'nope'" in res.output
     res = runner.invoke(app, ["export", w.id, "--format", "pdf"])
     assert res.exit_code != 0 and "--format md" in res.output
+
+
+def test_concurrent_turns_and_configs(store: Path) -> None:
+    """The TUI writes turns and config snapshots from different threads: no torn or duplicate lines."""
+    import threading
+
+    w = S.SessionWriter.create(store, "offline")
+    results = [_result(f"q{i}", store) for i in range(8)]
+    threads = [threading.Thread(target=w.append_turn, args=(r, Context())) for r in results]
+    threads += [threading.Thread(target=w.record_config, args=(5,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    s = S.load_session(w.id)
+    assert not s.warnings
+    assert sorted(t["n"] for t in s.turns) == list(range(1, 9))
+    lines = [json.loads(x) for x in w.path.read_text().splitlines()]
+    assert sum(1 for x in lines if x["type"] == "config" and x["config_id"] == 5) == 1
