@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -200,6 +201,8 @@ _DENIED_PREFIXES = (
     "csv_",
     "json_read",
 )
+
+_PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_]*")
 
 # Row sources that are pure expressions over literals (no I/O), allowed in FROM.
 _PURE_SOURCES = _exp_types("Unnest", "Values")
@@ -393,6 +396,13 @@ class Catalog:
     def _check_tables(self, tree: exp.Expression) -> set[str]:
         """Check every table reference; return the CTE names defined in the query."""
         cte_names = {str(cte.alias_or_name).lower() for cte in tree.find_all(exp.CTE)}
+        for cte in sorted(cte_names):
+            # A CTE named like a file, referenced outside its scope, would be a file scan.
+            if not _PLAIN_NAME.fullmatch(cte):
+                raise GuardError(
+                    f"CTE name {cte!r} is not allowed: name CTEs with letters, digits and "
+                    "underscores only"
+                )
         for table in tree.find_all(exp.Table):
             target = table.this
             if not isinstance(target, exp.Identifier):

@@ -134,6 +134,11 @@ CORPUS: tuple[Hostile, ...] = (
     Hostile(
         "escaped_quote_break_out", "SELECT 'a'';DROP TABLE configs;--' AS s; DELETE FROM configs"
     ),
+    Hostile(
+        "cte_named_like_a_file_used_out_of_scope",
+        'SELECT * FROM (WITH "/etc/passwd" AS (SELECT 1) SELECT 1) AS a, "/etc/passwd"',
+    ),
+    Hostile("dotted_file_name_unquoted", "SELECT * FROM passwd.csv"),
     Hostile("nul_byte", "SELECT 1\x00; DROP TABLE configs"),
     # --- resource exhaustion: valid SELECTs the runner must stop --------------------------
     Hostile("huge_generate_series", "SELECT count(*) FROM generate_series(1, 10000000000000)"),
