@@ -181,6 +181,10 @@ def test_parse_json_reply_variants():
     assert parse_json_reply(json.dumps(obj), req) == obj
     assert parse_json_reply("```json\n" + json.dumps(obj) + "\n```", req) == obj
     assert parse_json_reply("Here it is: " + json.dumps(obj) + " hope it helps", req) == obj
+    think = '<think>maybe {"answerable": false} or {"sql": 1}</think>\n' + json.dumps(obj)
+    assert parse_json_reply(think, req) == obj
+    drafts = 'First {"answerable": false} then, better: ' + json.dumps(obj) + " {oops"
+    assert parse_json_reply(drafts, req) == obj
     with pytest.raises(ReplyError, match="empty"):
         parse_json_reply("  ", req)
     with pytest.raises(ReplyError, match="not valid JSON"):

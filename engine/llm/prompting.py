@@ -43,30 +43,47 @@ class ReplyError(ValueError):
 
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
+# Reasoning models served through OpenAI-compatible servers may prefix their reasoning.
+_THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
+
+
+def _objects(text: str) -> list[Any]:
+    """Every JSON object that starts at a '{' in `text`, in order."""
+    decoder = json.JSONDecoder()
+    found: list[Any] = []
+    pos = text.find("{")
+    while pos != -1:
+        try:
+            obj, _end = decoder.raw_decode(text, pos)
+            found.append(obj)
+        except ValueError:
+            pass
+        pos = text.find("{", pos + 1)
+    return found
 
 
 def parse_json_reply(text: str, required: dict[str, type | tuple[type, ...]]) -> dict[str, Any]:
     """The JSON object in a model reply: bare, inside ```json fences, or amid prose.
 
-    `required` maps each key to the type(s) its value must have.
+    `required` maps each key to the type(s) its value must have. Amid prose, the last object
+    that has all the required keys wins (reasoning text may quote partial attempts).
     """
-    text = (text or "").strip()
+    text = _THINK.sub("", text or "").strip()
     if not text:
         raise ReplyError("the reply was empty")
-    candidates = [text]
-    candidates += [m.strip() for m in _FENCE.findall(text)]
-    if "{" in text and "}" in text:
-        candidates.append(text[text.index("{") : text.rindex("}") + 1])
     obj: Any = None
-    error = ""
-    for cand in candidates:
-        try:
-            obj = json.loads(cand)
-            break
-        except ValueError as exc:
-            error = str(exc)
-    else:
-        raise ReplyError(f"the reply is not valid JSON ({error}): {text[:200]!r}")
+    try:
+        obj = json.loads(text)
+    except ValueError as exc:
+        error = str(exc)
+        fenced = [m.strip() for m in _FENCE.findall(text)]
+        candidates = [o for f in fenced for o in _objects(f)] or _objects(text)
+        dicts = [o for o in candidates if isinstance(o, dict)]
+        complete = [o for o in dicts if all(k in o for k in required)]
+        if complete or dicts:
+            obj = (complete or dicts)[-1]
+        else:
+            raise ReplyError(f"the reply is not valid JSON ({error}): {text[:200]!r}") from None
     if not isinstance(obj, dict):
         raise ReplyError(f"the reply is JSON but not an object: {text[:200]!r}")
     for key, typ in required.items():
