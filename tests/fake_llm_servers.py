@@ -583,6 +583,24 @@ class BackendScenarios:
         # The retried request is the same request.
         assert server.requests[0].body == server.requests[1].body
 
+    def test_retry_after_is_honoured_up_to_the_cap(self, store, server):
+        cid, ppt = query_one(store, BEST_SQL)[0], query_one(store, BEST_SQL)[5]
+        server.error(429, retry_after="7")
+        server.error(503)
+        server.error(429, retry_after="120")
+        server.push(selection(BEST_SQL), answer(f"Config {cid}: {ppt:.4g}."))
+        settings = self.fast(self.settings_for(server))
+        settings.llm_attempts, settings.llm_backoff_s, settings.llm_backoff_max_s = 4, 0.5, 30.0
+        from coview.engine.pipeline import Pipeline
+
+        pipeline = Pipeline(store, backend=self.backend, settings=settings)
+        waits: list[float] = []
+        pipeline.selector.client.sleep = waits.append  # record instead of sleeping
+        result = pipeline.ask(BEST_QUESTION)
+        assert result.status == "answered", result.answer
+        # Retry-After 7 s; then the backoff (0.5 s doubled); then Retry-After capped at 30 s.
+        assert waits == [7.0, 1.0, 30.0]
+
     def test_500_until_retries_run_out(self, store, server):
         server.error(500, times=3)
         settings = self.fast(self.settings_for(server))

@@ -188,6 +188,7 @@ class GeminiClient:
             ),
         )
         self._transport = _transport_errors()
+        self.sleep: Callable[[float], None] = time.sleep  # tests record waits instead
 
     def complete(self, system: str, user: str, schema: dict[str, Any] | None) -> str:
         types = self._types
@@ -204,7 +205,7 @@ class GeminiClient:
             )
             return _gemini_text(resp)
 
-        return call_with_retries(self.label, self.policy, call, self._classify)
+        return call_with_retries(self.label, self.policy, call, self._classify, self.sleep)
 
     def _classify(self, exc: BaseException) -> Fault | None:
         from google.genai import errors
@@ -254,6 +255,7 @@ class OpenAIClient:
         # Some servers reject response_format; after one such 400 we stop sending it and
         # rely on the prompt plus parse_json_reply's fence/brace extraction.
         self.json_mode = True
+        self.sleep: Callable[[float], None] = time.sleep  # tests record waits instead
 
     def complete(self, system: str, user: str, schema: dict[str, Any] | None) -> str:
         import openai
@@ -281,7 +283,7 @@ class OpenAIClient:
                 return ""
             return resp.choices[0].message.content or ""
 
-        return call_with_retries(self.label, self.policy, call, self._classify)
+        return call_with_retries(self.label, self.policy, call, self._classify, self.sleep)
 
     def _classify(self, exc: BaseException) -> Fault | None:
         import openai
