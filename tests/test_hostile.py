@@ -18,7 +18,7 @@ from coview.engine.guard import Catalog, GuardError
 from coview.engine.runner import QueryError, ReadOnlyRunner, open_sandbox
 from hostile_sql import CORPUS, Hostile, make_store
 
-TIMEOUT_S = 1.0
+TIMEOUT_S = 0.5
 MEMORY = "256MB"
 
 
