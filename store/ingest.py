@@ -344,7 +344,7 @@ def _run(
                         )
                     ) from exc
     else:
-        offset = con.execute("SELECT coalesce(max(config_id), 0) FROM configs").fetchone()[0]
+        offset = con.execute("SELECT coalesce(max(config_id), 0) FROM configs").fetchall()[0][0]
         frames = _offset_config_ids(_load_importer(fmt, paths, sweep_id), offset)
         for table in _ORDER:
             if frames.get(table) is not None:
@@ -402,7 +402,7 @@ def _run(
                         "check the values of the column named above.",
                     )
                 ) from exc
-            n = con.execute(f"SELECT count(*) FROM {st.stage}").fetchone()[0] - start
+            n = con.execute(f"SELECT count(*) FROM {st.stage}").fetchall()[0][0] - start
             st.segments.append(Segment(src, start, n))
 
     # Sweep bookkeeping: --sweep names (or creates) the sweep; ingested_at and source_path.
@@ -469,7 +469,7 @@ def _run(
             key = TABLES_BY_NAME[table].key[0]
             new = con.execute(
                 f"SELECT count(DISTINCT {key}) FROM {st.stage} WHERE {key} NOT IN (SELECT {key} FROM {table})"
-            ).fetchone()[0]
+            ).fetchall()[0][0]
             con.execute(f"INSERT OR REPLACE INTO {table} SELECT * FROM {st.stage}")
             con.execute(f"DROP TABLE {st.stage}")
             if table == "systems":
@@ -489,7 +489,7 @@ def _run(
                 report.configs = st.rows
             else:
                 report.operators = st.rows
-            if con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0:
+            if con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] == 0:
                 # First data in this table: the staged table becomes it (no second copy).
                 con.execute(f"DROP TABLE {table}")
                 con.execute(f"ALTER TABLE {st.stage} RENAME TO {table}")

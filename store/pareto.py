@@ -73,4 +73,4 @@ def update_pareto(con: duckdb.DuckDBPyConnection, sweep_ids: list[str] | None = 
         "SELECT count(*) FROM configs WHERE is_pareto "
         "AND ($sweeps IS NULL OR list_contains($sweeps, sweep_id))",
         {"sweeps": sweep_ids},
-    ).fetchone()[0]
+    ).fetchall()[0][0]

@@ -225,7 +225,7 @@ def check_source(con: duckdb.DuckDBPyConnection, src: Source, filled: set[str]) 
         counts = ", ".join(
             f"count(*) FILTER (WHERE {_bad_cast_predicate(n, c.sql_type)})" for n, c in risky
         )
-        found = con.execute(f"SELECT {counts} FROM {src.row_relation}").fetchone()
+        found = con.execute(f"SELECT {counts} FROM {src.row_relation}").fetchall()[0]
         for (name, col), n_bad in zip(risky, found, strict=True):
             if not n_bad:
                 continue
@@ -290,7 +290,7 @@ class _Checker:
     def rows_where(self, st: Staged, pred: str, col: str, message, hint: str, extra_cols=""):
         """Add one problem per offending row (first MAX_SHOWN), reading the staged table."""
         sel = f", {extra_cols}" if extra_cols else ""
-        total = self.con.execute(f"SELECT count(*) FROM {st.stage} WHERE {pred}").fetchone()[0]
+        total = self.con.execute(f"SELECT count(*) FROM {st.stage} WHERE {pred}").fetchall()[0][0]
         rows = self.con.execute(
             f"SELECT rowid{sel} FROM {st.stage} WHERE {pred} ORDER BY rowid LIMIT {MAX_SHOWN}"
         ).fetchall()
@@ -318,7 +318,7 @@ class _Checker:
             if c.allowed:
                 allowed = ", ".join(_lit(a) for a in c.allowed)
                 aggs.append(f"count(*) FILTER (WHERE {q(c.name)} NOT IN ({allowed}))")
-        res = list(self.con.execute(f"SELECT {', '.join(aggs)} FROM {st.stage}").fetchone())
+        res = list(self.con.execute(f"SELECT {', '.join(aggs)} FROM {st.stage}").fetchall()[0])
         n = res.pop(0)
         stats: dict[str, dict] = {}
         for c in table.columns:
@@ -389,7 +389,7 @@ class _Checker:
         n_roof, n_bound = self.con.execute(
             f"SELECT count(*) FILTER (WHERE {roof_bad}), count(*) FILTER (WHERE {bound_bad}) "
             f"FROM {st.stage}"
-        ).fetchone()
+        ).fetchall()[0]
         if n_roof:
             self.rows_where(
                 st,
@@ -432,17 +432,17 @@ class _Checker:
                     "SELECT count(*) FILTER (WHERE n <> bit_count(b)) FROM (SELECT count(*) AS n, "
                     "bit_or(1::UBIGINT << op_index::UBIGINT) AS b "
                     f"FROM {st.stage} WHERE op_index IS NOT NULL GROUP BY config_id)"
-                ).fetchone()[0]
+                ).fetchall()[0][0]
             else:
                 dup = self.con.execute(
                     f"SELECT count(*) FROM (SELECT 1 FROM {st.stage} GROUP BY {kq} "
                     "HAVING count(*) > 1)"
-                ).fetchone()[0]
+                ).fetchall()[0][0]
         else:
             dup = self.con.execute(
                 f"SELECT count(*) - count(DISTINCT ({kq})) FROM {st.stage} WHERE "
                 + " AND ".join(f"{q(k)} IS NOT NULL" for k in key)
-            ).fetchone()[0]
+            ).fetchall()[0][0]
         if not dup:
             return
         rows = self.con.execute(
