@@ -650,6 +650,14 @@ class BackendScenarios:
         assert len(server.requests) == 3
         assert file_digest(store) == digest
 
+    def test_garbage_body_is_a_clear_error(self, store, server):
+        server.push(Reply(raw_body="<html>502 Bad Gateway (proxy)</html>"))
+        result = self.pipeline(store, server).ask(BEST_QUESTION)
+        assert result.status == "error"
+        assert "sent a reply coview could not read" in result.answer
+        assert "JSONDecodeError" in result.answer and "--backend offline" in result.answer
+        assert len(server.requests) == 1
+
     def test_timeout_is_a_clear_error(self, store, server):
         for _ in range(3):
             server.push(Reply(text=json.dumps(selection(BEST_SQL)), delay_s=30))

@@ -251,8 +251,10 @@ def test_retries_only_transient_faults():
     with pytest.raises(BackendError, match="the API answered 502 3 times; try again later"):
         call_with_retries("the API", policy, flaky([502, 502, 502]), classify, waits.append)
     assert len(calls) == 3
-    with pytest.raises(ZeroDivisionError):  # not an API fault: not swallowed
-        call_with_retries("the API", policy, lambda: str(1 / 0), classify, waits.append)
+    calls.clear()
+    with pytest.raises(BackendError, match="could not read.*ZeroDivisionError"):
+        call_with_retries("the API", policy, lambda: str(calls.append(1) or 1 / 0), classify)
+    assert len(calls) == 1  # an unexpected error is reported, not retried
 
 
 def test_store_values_cannot_reshape_the_selector_prompt(tmp_path):

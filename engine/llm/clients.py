@@ -58,7 +58,7 @@ class RetryPolicy:
 
 @dataclass
 class Fault:
-    """One failed call, classified: `kind` is 'status', 'timeout' or 'connection'."""
+    """One failed call, classified: `kind` is 'status', 'timeout', 'connection' or 'other'."""
 
     kind: str
     status: int | None = None
@@ -68,11 +68,6 @@ class Fault:
     @property
     def transient(self) -> bool:
         return self.kind in ("timeout", "connection") or self.status in RETRY_STATUSES
-
-    def describe(self) -> str:
-        if self.kind == "status":
-            return f"HTTP {self.status}"
-        return "a timeout" if self.kind == "timeout" else "a connection failure"
 
 
 class ChatClient(Protocol):
@@ -118,9 +113,9 @@ def call_with_retries(
         try:
             return call()
         except Exception as exc:
-            fault = classify(exc)
-            if fault is None:
-                raise
+            # Anything the SDK raises that is not an API fault (a body that is not JSON, an
+            # unexpected shape) is still the backend's failure: report it, never crash.
+            fault = classify(exc) or Fault("other", detail=f"{type(exc).__name__}: {exc}")
             faults.append(fault)
             if not fault.transient or attempt == policy.attempts:
                 break
@@ -131,7 +126,10 @@ def call_with_retries(
 def _fault_message(label: str, faults: list[Fault], policy: RetryPolicy) -> str:
     last = faults[-1]
     times = {1: "once", 2: "twice"}.get(len(faults), f"{len(faults)} times")
-    if last.kind == "timeout":
+    if last.kind == "other":
+        what = f"{label} sent a reply coview could not read"
+        todo = "check that the URL points at the right kind of API"
+    elif last.kind == "timeout":
         what = f"{label} did not answer within {policy.timeout_s:g} s ({times})"
         todo = "try again later, raise [limits] llm_timeout_s in the config"
     elif last.kind == "connection":

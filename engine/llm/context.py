@@ -148,17 +148,20 @@ def load_store_context(store_path: Path) -> StoreContext:
 
 def describe_config(store_path: Path, config_id: int) -> str:
     """One line describing a config, for "this config" in the user's context."""
-    con = _connect(store_path)
     try:
-        row = con.execute(
-            "SELECT c.config_id, s.name, m.name, c.phase, c.batch_size, c.tp, c.num_chips, "
-            "c.weight_dtype, c.sweep_id FROM configs c "
-            "LEFT JOIN systems s ON s.system_id = c.system_id "
-            "LEFT JOIN models m ON m.model_id = c.model_id WHERE c.config_id = ?",
-            [config_id],
-        ).fetchone()
-    finally:
-        con.close()
+        con = _connect(store_path)
+        try:
+            row = con.execute(
+                "SELECT c.config_id, s.name, m.name, c.phase, c.batch_size, c.tp, c.num_chips, "
+                "c.weight_dtype, c.sweep_id FROM configs c "
+                "LEFT JOIN systems s ON s.system_id = c.system_id "
+                "LEFT JOIN models m ON m.model_id = c.model_id WHERE c.config_id = ?",
+                [config_id],
+            ).fetchone()
+        finally:
+            con.close()
+    except Exception as exc:  # the id alone still lets the model write the SQL
+        return f"config_id {config_id} (details could not be read: {exc})"
     if row is None:
         return f"config_id {config_id} (not found in this store)"
     names = (
