@@ -499,3 +499,77 @@ def test_real_tool_run_imports(tmp_path):
         total = sum(r * n for r, n in zip(part["roofline_time_s"], part["count"], strict=True))
         lat = frames["configs"].filter(pl.col("config_id") == cid)["latency_s"][0]
         assert math.isclose(total, lat, rel_tol=1e-9)
+
+
+# ----------------------------------------------------------------------------- end to end
+
+
+@pytest.fixture(scope="module")
+def la_store(tmp_path_factory) -> Path:
+    from coview.store.ingest import ingest
+
+    path = tmp_path_factory.mktemp("la-store") / "la.duckdb"
+    report = ingest([SAMPLE], path, fmt="llm-analysis", progress=False)
+    assert report.configs == 2 * len(FILES)
+    return path
+
+
+def test_ingest_end_to_end_and_query(la_store):
+    import duckdb
+
+    name = "upstage_Llama-2-70b-instruct-v2-a100-sxm-80gb-w8a8e16-tp4-pp1-dp1-sp4-fe0.7-ep1-hbme0.9-bs32-summary.json"
+    s = _summary(name)
+    con = duckdb.connect(str(la_store), read_only=True)
+    try:
+        [(sim, n_cfg, n_ops)] = con.execute(
+            "SELECT w.simulator, (SELECT count(*) FROM configs), (SELECT count(*) FROM operators) "
+            "FROM sweeps w WHERE sweep_id = 'llm-analysis'"
+        ).fetchall()
+        assert (sim, n_cfg) == ("llm-analysis", 2 * len(FILES)) and n_ops > 5 * n_cfg
+        row = con.execute(
+            "SELECT c.latency_s, c.usd_per_1m_tokens, s.name, s.source, m.num_layers "
+            "FROM configs c JOIN systems s USING (system_id) JOIN models m USING (model_id) "
+            "WHERE c.phase = 'decode' AND json_extract_string(c.extra, '$.llm_analysis_file') = ?",
+            [name],
+        ).fetchall()
+        assert len(row) == 1
+        lat, usd, sys_name, source, layers = row[0]
+        assert lat == s["decode_latency"]
+        assert usd == pytest.approx(1000 * s["decode_cost_per_1k_tokens"], rel=1e-12)
+        assert sys_name == "A100 SXM 80GB" and "a100-sxm-80gb" in source and layers == 80
+        # operators add up to the config's latency in the store too
+        worst = con.execute(
+            "SELECT max(abs(t / c.latency_s - 1)) FROM configs c JOIN ("
+            "  SELECT config_id, sum(roofline_time_s * count) AS t FROM operators GROUP BY 1"
+            ") USING (config_id)"
+        ).fetchone()[0]
+        assert worst < 1e-9
+        # Pareto flags were computed by ingest, per (sweep, model, phase, system)
+        groups = con.execute(
+            "SELECT model_id, phase, system_id, count(*) FILTER (WHERE is_pareto) "
+            "FROM configs GROUP BY ALL"
+        ).fetchall()
+        assert len(groups) == 8 and all(p >= 1 for *_, p in groups)
+        nulls = con.execute(
+            "SELECT count(*) FILTER (WHERE compute_time_s IS NOT NULL OR power_w IS NOT NULL "
+            "OR weights_location IS NOT NULL) FROM operators"
+        ).fetchone()[0]
+        assert nulls == 0
+    finally:
+        con.close()
+
+
+def test_ingest_of_a_bad_summary_leaves_the_store_unchanged(la_store, tmp_path):
+    from coview.store.ingest import IngestError, ingest
+
+    store = tmp_path / "copy.duckdb"
+    shutil.copy(la_store, store)
+    before = store.read_bytes()
+    bad = tmp_path / "in"
+    bad.mkdir()
+    shutil.copy(FILES[0], bad / FILES[0].name)
+    (bad / FILES[1].name).write_text('{"batch_size_per_gpu": 1}')
+    with pytest.raises(IngestError) as err:
+        ingest([bad], store, fmt="llm-analysis", progress=False, sweep_id="other")
+    assert FILES[1].name in str(err.value) and "required key 'seq_len'" in str(err.value)
+    assert store.read_bytes() == before
