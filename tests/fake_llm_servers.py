@@ -666,8 +666,20 @@ class BackendScenarios:
 
         result = Pipeline(store, backend=self.backend, settings=settings).ask(BEST_QUESTION)
         assert result.status == "error"
-        assert "did not answer within 0.2 s" in result.answer
+        assert "did not answer within 0.2 s (twice)" in result.answer
         assert "llm_timeout_s" in result.answer
+        # A timeout is tried twice, not three times: each try costs the user a whole timeout.
+        assert len(server.requests) == 2
+
+    def test_timeout_then_success(self, store, server):
+        cid, ppt = query_one(store, BEST_SQL)[0], query_one(store, BEST_SQL)[5]
+        server.push(Reply(text=json.dumps(selection(BEST_SQL)), delay_s=30))
+        server.push(selection(BEST_SQL), answer(f"Config {cid}: {ppt:.4g}."))
+        settings = self.fast(self.settings_for(server), timeout_s=0.2)
+        from coview.engine.pipeline import Pipeline
+
+        result = Pipeline(store, backend=self.backend, settings=settings).ask(BEST_QUESTION)
+        assert result.status == "answered", result.answer
         assert len(server.requests) == 3
 
     def test_not_answerable_is_refused_with_the_reason(self, store, server):

@@ -28,6 +28,9 @@ class RetryPolicy:
     backoff_s: float = 1.0  # first wait; doubles each retry
     backoff_max_s: float = 8.0  # cap on any wait, Retry-After included
     timeout_s: float = 60.0  # per request
+    # A timed-out request is tried at most this often: a slow local server is still busy
+    # with the first request, and each try costs the user a whole timeout.
+    timeout_attempts: int = 2
 
     @classmethod
     def from_settings(cls, settings: Any) -> RetryPolicy:
@@ -117,7 +120,12 @@ def call_with_retries(
             # unexpected shape) is still the backend's failure: report it, never crash.
             fault = classify(exc) or Fault("other", detail=f"{type(exc).__name__}: {exc}")
             faults.append(fault)
-            if not fault.transient or attempt == policy.attempts:
+            timeouts = sum(f.kind == "timeout" for f in faults)
+            if (
+                not fault.transient
+                or attempt == policy.attempts
+                or timeouts >= policy.timeout_attempts
+            ):
                 break
             sleep(policy.wait_s(attempt, fault.retry_after))
     raise BackendError(_fault_message(label, faults, policy))
