@@ -217,3 +217,67 @@ def test_scripted_llm_backend_eval(backend: str, sample_store: Path, tmp_path: P
     assert js["table"]["query/valid"] == {"correct": 3, "total": 3}
     assert js["table"]["comparison/valid"] == {"correct": 0, "total": 1}
     assert js["outcomes"]["wrong"] == 1 and js["outcomes"]["answered_invalid"] == 1
+
+
+# ---------------------------------------------------------------- self-consistency of the set
+
+
+def canonical_answer(exp) -> str:
+    """The expected value said plainly, the way a careful answerer would."""
+    from coview.engine.eval.grader import _plain
+
+    unit_words = {"s": " s", "bytes": " bytes", "bytes/s": " bytes/s", "tok/s": " tokens/s",
+                  "j": " J", "w": " W", "ratio": "x", "percent": "%"}  # fmt: skip
+    if exp.kind == "number":
+        if exp.unit == "usd":
+            return f"It is ${exp.value:.6g}."
+        return f"It is {exp.value:.6g}{unit_words.get(exp.unit or '', '')}."
+    if exp.kind == "name":
+        return f"{exp.accept[0]} is the answer."
+    if exp.kind == "boolean":
+        return "Yes." if exp.value else "No."
+    if exp.kind == "bound":
+        return f"It is {exp.value}-bound."
+    if exp.kind == "config":
+        words = {"batch_size": "batch {}", "tp": "TP {}"}
+        return (
+            "It is "
+            + ", ".join(words.get(k, "{}").format(_plain(v)) for k, v in exp.value.items())
+            + "."
+        )
+    return f"{exp.value}."
+
+
+@pytest.mark.parametrize("qset", [SAMPLE_SET, LLMA_SET], ids=["sample", "llm-analysis"])
+def test_oracle_backend_scores_100(qset: Path, sample_store: Path, monkeypatch) -> None:
+    """An oracle that runs each expected SQL through the real guard and runner and states the
+    value plainly scores RS(N) = 100: the SQL passes the guard, the grader accepts the plain
+    statement of every expected value, and invalid questions are refused."""
+    from coview.engine import pipeline as pl
+    from coview.engine.types import Answer, Selection
+
+    qf = load_questions(qset)
+    store = sample_store if qset == SAMPLE_SET else resolve_eval_store(qf, None)
+    expected = _resolve_all(qset, store)
+    by_text = {q.text.strip(): q for q in qf.questions}
+
+    class Oracle:
+        name = "oracle"
+
+        def select(self, question, history, context, feedback=None):
+            q = by_text[question]
+            if not q.valid:
+                return Selection(answerable=False, reason=q.why or "not in the data")
+            if q.expected_sql is None:
+                return Selection(answerable=True, sql=["SELECT 1 AS one"], intent={"id": q.id})
+            return Selection(answerable=True, sql=[q.expected_sql], intent={"id": q.id})
+
+        def answer(self, question, selection, evidence, feedback=None):
+            return Answer(canonical_answer(expected[selection.intent["id"]]))
+
+    monkeypatch.setattr(pl, "make_backend", lambda name, store, settings: (Oracle(), Oracle()))
+    report = run_eval(qset, store)
+    bad = [(i.question.id, i.grade.outcome, i.grade.detail, i.result.answer) for i in report.items
+           if not i.grade.is_correct]  # fmt: skip
+    assert not bad
+    assert report.rs(report.n) == pytest.approx(100.0)
