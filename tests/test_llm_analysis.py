@@ -298,7 +298,9 @@ def test_systems_models_sweeps(frames):
     )
     m = {r["model_id"]: r for r in frames["models"].iter_rows(named=True)}
     big = m["upstage_Llama-2-70b-instruct-v2"]
-    assert big["name"] == "upstage/Llama-2-70b-instruct-v2"
+    assert big["name"] == "Llama-2-70b-instruct-v2"
+    assert "upstage/Llama-2-70b-instruct-v2" in big["source"]
+    assert m["NousResearch_Llama-2-7b-hf"]["name"] == "Llama-2-7b-hf"
     assert (big["num_layers"], big["hidden_size"], big["num_heads"], big["num_kv_heads"]) == (
         80,
         8192,

@@ -82,8 +82,10 @@ mem_per_GPU_in_GB x 2^30 (the tool's convention), hbm_bw_bytes_per_s =
 hbm_bandwidth_in_GB_per_sec x 1e9, ici_bw_bytes_per_s = intra_node_bandwidth_in_GB_per_sec x
 1e9; fp8, SRAM and TDP are NULL (the tool has none).
 
-models: model_id = the tool's model config name; name = the Hugging Face id it came from
-(first '_' back to '/', e.g. 'upstage/Llama-2-70b-instruct-v2'); hyperparameters from the
+models: model_id = the tool's model config name; name = that name without its Hugging Face
+organisation (the part before the first '_'), e.g. 'Llama-2-70b-instruct-v2' for
+'upstage_Llama-2-70b-instruct-v2', which is how people name the model; source keeps the config
+name and the Hugging Face id ('upstage/Llama-2-70b-instruct-v2'). Hyperparameters from the
 tool's model config (installed package, else the 0.2.2 snapshot below; NULL if neither knows
 the model). Note the tool's own figures are kept (e.g. its Llama-2-70B config says
 ffn_embed_dim 32768, not the real 28672). total_params is NULL (not in the summary).
@@ -669,10 +671,11 @@ def _system_row(gpu: str, price: float | None) -> dict[str, Any]:
 
 def _model_row(model: str) -> dict[str, Any]:
     cfg = model_configs().get(model)
+    hf_id = model.replace("_", "/", 1)
     row: dict[str, Any] = {
         "model_id": model,
-        "name": model.replace("_", "/", 1),
-        "source": f"llm-analysis model config {model}"
+        "name": hf_id.split("/", 1)[-1],
+        "source": f"llm-analysis model config {model} (Hugging Face {hf_id})"
         if cfg
         else f"llm-analysis file name only ({model} is not a known llm-analysis model config)",
     }
