@@ -168,6 +168,13 @@ def test_model_property(sample_store):
             True,
             "TRUE",
         ),
+        (
+            "What's the cheapest way to serve Llama 2 70B decode?",
+            "decode",
+            "usd_per_1m_tokens",
+            False,
+            "TRUE",
+        ),
     ],
 )
 def test_best_by_metric(sample_store, q, phase, col, desc, filt):

@@ -170,3 +170,15 @@ def test_operator_sql_is_scoped_to_configs(sample_store):
     assert_answered(r)
     sql = r.sql[0].lower()
     assert "with cfg as" in sql and "o.config_id = cfg.config_id" in sql
+
+
+def test_which_operators_are_memory_bound(sample_store):
+    r = ask(sample_store, "which operators are memory bound on xpu-a decode batch 1 tp 8 bf16")
+    assert_answered(r)
+    rows = ops(sample_store, "xpu-a", "decode", 1, 8, "bf16")
+    mem = {x[0] for x in rows if x[3] >= x[2] and x[3] >= x[4]}
+    other = {x[0] for x in rows} - mem
+    head = r.answer.splitlines()[0]
+    assert all(o in r.answer for o in mem)
+    assert all(f"  {o} is" not in r.answer for o in other), r.answer
+    assert "memory-bound operators" in head

@@ -13,6 +13,7 @@ from test_offline_helpers import ask, assert_refused
         ("b200 lat bs8", ["B200"]),
         ("compare A100 and H100 throughput", ["A100"]),
         ("tpu v4 throughput at batch 8", ["TPU v4", "TPU v5e"]),
+        ("What is the latency of Gaudi 3 at batch 8?", ["Gaudi 3"]),
     ],
 )
 def test_unknown_system(sample_store, q, words):
@@ -55,6 +56,7 @@ def test_value_outside_the_sweep(sample_store, q, words):
     "q, words",
     [
         ("what is the power of the HBM on H100", ["HBM power"]),
+        ("how much power does the SRAM of xPU-A draw", ["SRAM power"]),
         ("What is the accuracy of Llama-2-70B on H100?", ["accuracy"]),
         ("p99 latency of h100 decode batch 8", ["p99"]),
         ("what is the temperature of the mi300x", ["temperature"]),
@@ -105,3 +107,9 @@ def test_this_config_without_selection(sample_store):
 def test_unclear_number_is_not_ignored(sample_store):
     r = ask(sample_store, "latency of h100 with 4096")
     assert_refused(r, "4096")
+
+
+def test_filter_the_data_cannot_apply_is_refused(sample_store):
+    """A condition on configs that no config column holds must not be silently dropped."""
+    r = ask(sample_store, "decode latency of h100 when weights are in SRAM")
+    assert_refused(r, "where weights live", "per operator")

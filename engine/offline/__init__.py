@@ -162,6 +162,8 @@ class OfflineSelector:
             "threshold": it.threshold,
             "threshold_unit": it.threshold_unit,
             "order": it.order,
+            "bound_filter": it.bound_filter,
+            "op_types": it.op_types,
         }
         # "fp8 peak TFLOPS": the peak column of the named data type
         for k, m in enumerate(it.metrics):

@@ -504,8 +504,10 @@ class OfflineAnswerer:
 
     def _a_op_bound(self, intent: dict, ev: list[Evidence]) -> str:
         out = []
+        want = intent.get("bound_filter")
+        which = want and "which" in (intent.get("order") or []) and not intent.get("op_types")
         for grp in self._by_config(ev[0].records()):
-            out.append(f"On {describe(grp[0], self.lex)} (per instance):")
+            lines, hits = [], []
             for r in grp:
                 times = {
                     "compute": _need(r, "compute_time_s"),
@@ -514,12 +516,25 @@ class OfflineAnswerer:
                 }
                 kind = max(times, key=lambda k: times[k])
                 others = [k for k in times if k != kind]
-                out.append(
+                line = (
                     f"  {r['op_type']} is {kind}-bound: {kind} "
                     f"{fmt_value(times[kind], 's')} vs {others[0]} "
                     f"{fmt_value(times[others[0]], 's')} and {others[1]} "
                     f"{fmt_value(times[others[1]], 's')}."
                 )
+                if which and kind != want:
+                    continue
+                hits.append(r["op_type"])
+                lines.append(line)
+            head = f"On {describe(grp[0], self.lex)} (per instance):"
+            if which:
+                head = (
+                    f"On {describe(grp[0], self.lex)}, {want}-bound operators: "
+                    + (", ".join(hits) if hits else "none")
+                    + " (per instance times):"
+                )
+            out.append(head)
+            out.extend(lines)
         return "\n".join(out) + _tail(intent)
 
     def _a_op_weights(self, intent: dict, ev: list[Evidence]) -> str:

@@ -48,7 +48,7 @@ def squash(text: str) -> str:
 # Entity variants.
 
 # Trailing name parts people leave out ("H100 SXM 80GB" -> "H100").
-_DROP_SUFFIX = re.compile(r"^(sxm\d?|pcie|nvl|oam|hbm\d?e?|\d+gb|gb|gpu|accelerator|chip)$")
+_DROP_SUFFIX = re.compile(r"^(sxm\d?|pcie|nvl|oam|\d+gb|gpu|accelerator|chip)$")
 # Leading parts people leave out ("NVIDIA H100", "AMD Instinct MI300X", "TPU v5e" -> "v5e").
 _DROP_PREFIX = {"nvidia", "amd", "google", "intel", "instinct", "cloud", "tpu", "the"}
 

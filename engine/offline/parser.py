@@ -76,6 +76,7 @@ class Intent:
     threshold: float | None = None  # a target named in the question, in base units
     threshold_unit: str | None = None  # 's' or 'tok/s'
     yesno: bool = False
+    bound_filter: str | None = None  # "which operators are memory-bound"
     order: list[str] = field(default_factory=list)  # the question's tokens, in order
     words: set[str] = field(default_factory=set)  # all tokens, for answer phrasing
 
@@ -136,6 +137,29 @@ PHASE_PHRASES = {
     ),
 }
 
+# Accelerator families people name; one the store does not hold is an unknown system.
+HARDWARE_FAMILIES = {
+    "gaudi",
+    "trainium",
+    "inferentia",
+    "cerebras",
+    "groq",
+    "sambanova",
+    "blackwell",
+    "hopper",
+    "ampere",
+    "radeon",
+    "maia",
+    "mtia",
+    "graviton",
+    "habana",
+    "ascend",
+    "ipu",
+    "wse",
+    "lpu",
+    "trillium",
+    "ironwood",
+}
 YESNO_STARTS = {
     "is",
     "does",
@@ -707,13 +731,13 @@ def _check_component_metric(t: _Tokens, lex: Lexicon) -> None:
     for i, tok in enumerate(toks):
         if tok not in _COMPONENTS or not t.free(i):
             continue
-        near = [j for j in range(max(0, i - 3), min(len(toks), i + 2)) if j != i]
+        near = [j for j in range(max(0, i - 3), min(len(toks), i + 4)) if j != i]
         for j in near:
             w = toks[j]
             if w not in _MEASURES or not t.free(j):
                 continue
-            between = toks[min(i, j) + 1 : max(i, j)]
-            if any(b not in ("of", "the", "on", "for", "in", "s") for b in between):
+            between = range(min(i, j) + 1, max(i, j))
+            if any(toks[b] in ("weights", "weight", "when", "with", "if") for b in between):
                 continue
             if f"{tok} {w}" in lex.metrics or f"{w} {tok}" in lex.metrics:
                 continue
@@ -742,6 +766,14 @@ def _check_leftovers(t: _Tokens, it: Intent, lex: Lexicon, question: str) -> Non
             )
         if re.match(r"^\d+(\.\d+)?[bm]$", tok):
             raise Unanswerable(f"the data has no {tok.upper()} model; it has: {lex.model_names()}")
+        if tok in HARDWARE_FAMILIES:
+            nxt = (
+                toks[i + 1]
+                if t.free(i + 1) and toks[i + 1].isalnum() and len(toks[i + 1]) <= 4
+                else ""
+            )
+            name = _original_span(question, tok) + (f" {nxt}" if nxt else "")
+            raise Unanswerable(f"the data has no system named {name}; it has: {lex.system_names()}")
         if tok in ("tpu", "gpu") and t.free(i + 1) and _SYSTEMISH.match(toks[i + 1]):
             name = (
                 _original_span(question, f"{tok} {toks[i + 1]}")
@@ -859,9 +891,28 @@ def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Int
         ):
             t.take(i, 2)
     # the HBM capacity metric "memory" alone: the memory footprint of a config
+    for kind_word, bound in (
+        ("memory", "memory"),
+        ("compute", "compute"),
+        ("communication", "communication"),
+        ("comm", "communication"),
+        ("collective", "communication"),
+        ("bandwidth", "memory"),
+    ):
+        if f"{kind_word} bound" in joined or f"{kind_word} limited" in joined:
+            it.bound_filter = bound
+            break
     free_words = {tok for i, tok in enumerate(t.toks) if t.free(i)}
     _decide_kind(it, words, joined, lex, free_words)
     _check_leftovers(t, it, lex, question)
+    if it.kind in ("lookup", "compare", "rank", "trend") and (
+        words & {"sram", "hbm"} and not all(m.table == "systems" for m in it.metrics)
+    ):
+        raise Unanswerable(
+            "configurations cannot be filtered by where weights live (SRAM or HBM); that is "
+            "recorded per operator: ask e.g. 'where do the weights live on "
+            f"{next(iter(lex.systems.values())).name} decode batch 8 TP 8?'"
+        )
     return it
 
 
@@ -869,7 +920,7 @@ def _decide_kind(
     it: Intent, words: set[str], joined: str, lex: Lexicon, free_words: set[str]
 ) -> None:
     op_level = bool(it.op_types or it.op_class or free_words & OP_WORDS)
-    if words & BEST_WORDS:
+    if words & (BEST_WORDS | {"cheapest", "fastest", "quickest"}):
         it.direction = "best"
     elif words & WORST_WORDS:
         it.direction = "worst"
