@@ -75,6 +75,17 @@ def _build_ingest_store(qfile: QuestionFile, hint: dict[str, Any], base: Path) -
             f"{qfile.path}: `store.ingest` names paths that do not exist: {', '.join(missing)}"
         )
     h = hashlib.sha256(f"{fmt}|{hint.get('sweep')}".encode())
+    # The importer's code is part of the key too: a fixed importer must rebuild the store.
+    import importlib.util
+
+    import coview.store.importers as importers
+
+    spec = importlib.util.find_spec("coview.store.ingest")
+    code_files = [Path(spec.origin)] if spec and spec.origin else []
+    code_files += sorted(Path(importers.__file__).parent.glob("*.py"))
+    for f in code_files:
+        if f.is_file():
+            h.update(f.read_bytes())
     for p in paths:
         files = sorted(p.rglob("*")) if p.is_dir() else [p]
         for f in files:
