@@ -132,7 +132,7 @@ def _masked_spans(text: str, evidence: list[Evidence]) -> list[tuple[int, int]]:
                 if isinstance(v, str) and 2 <= len(v) <= 80 and any(c.isdigit() for c in v):
                     strings.add(v)
     for s in sorted(strings, key=len, reverse=True):
-        pat = re.escape(s).replace(r"\-", "[-_ ]?").replace("_", "[-_ ]?").replace(r"\ ", "[-_ ]?")
+        pat = "[-_ ]?".join(re.escape(part) for part in re.split(r"[-_ ]+", s))
         for m in re.finditer(pat, text, re.IGNORECASE):
             spans.append((m.start(), m.end()))
     return spans

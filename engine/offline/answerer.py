@@ -542,7 +542,7 @@ class OfflineAnswerer:
         for grp in self._by_config(ev[0].records()):
             with_w = [r for r in grp if r.get("weights_location") is not None]
             if not with_w:
-                if any((r.get("bytes_weight") or 0) > 0 for r in grp):
+                if any(r.get("bytes_weight") is None or r["bytes_weight"] > 0 for r in grp):
                     raise NullValue("weights_location")
                 out.append(
                     f"On {describe(grp[0], self.lex)}: "

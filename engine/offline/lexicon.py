@@ -87,21 +87,34 @@ def _system_variants(system_id: str, name: str, vendor: str | None) -> set[str]:
 _SIZE_RE = re.compile(r"^\d+(\.\d+)?[bmt]$")
 
 
+_MODEL_SUFFIX = re.compile(r"^(instruct|chat|hf|base|it|v\d+(\.\d+)?|fp16|bf16|awq|gptq)$")
+
+
 def _model_variants(model_id: str, name: str) -> tuple[set[str], str | None, str | None]:
-    """Squashed spellings of one model, plus its size token ("70b") and family ("llama")."""
+    """Squashed spellings of one model, plus its size token ("70b") and family ("llama").
+
+    Hub names carry an organisation and suffixes: "upstage/Llama-2-70b-instruct-v2" is also
+    "Llama-2-70B", "llama2 70b", "llama 2" and "70b".
+    """
     out: set[str] = set()
     size = family = None
-    for base in (name, model_id):
-        parts = [p for p in re.split(r"[^a-z0-9.]+", base.lower()) if p]
-        out.add("".join(parts).replace(".", ""))
-        for p in parts:
-            if _SIZE_RE.match(p):
-                size = p
-        if parts and parts[0].isalpha():
-            family = parts[0]
-            # "llama 2" -> "llama2"
-            if len(parts) > 1 and parts[1].replace(".", "").isdigit():
-                out.add(parts[0] + parts[1].replace(".", ""))
+    for full in (name, model_id):
+        for base in {full, full.split("/")[-1]}:
+            parts = [p for p in re.split(r"[^a-z0-9.]+", base.lower()) if p]
+            cands = [list(parts)]
+            while len(parts) > 1 and _MODEL_SUFFIX.match(parts[-1]):
+                parts = parts[:-1]
+                cands.append(list(parts))
+            for c in cands:
+                out.add("".join(c).replace(".", ""))
+            for p in parts:
+                if _SIZE_RE.match(p):
+                    size = p
+            if parts and parts[0].isalpha() and "/" not in base:
+                family = parts[0]
+                # "llama 2" -> "llama2"
+                if len(parts) > 1 and parts[1].replace(".", "").isdigit():
+                    out.add(parts[0] + parts[1].replace(".", ""))
     if size:
         out.add(size.replace(".", ""))
         if family:
