@@ -351,3 +351,46 @@ def test_this_config_uses_context(sample_store):
     r = ask(sample_store, "what is the latency of this config?", context=Context(config_id=cid))
     assert_answered(r)
     assert close(lat, times_in(r.answer)) and "TPU v5p" in r.answer
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "perf per watt of h100 vs mi300x decode batch 64 tp 8 bf16",
+        "compare energy efficiency, H100 and MI300X, decode bs 64 tp 8 bf16",
+    ],
+)
+def test_derived_metric_tokens_per_joule(sample_store, q):
+    r = ask(sample_store, q)
+    assert_answered(r)
+    vals = dict(
+        truth(
+            sample_store,
+            "SELECT system_id, throughput_tok_per_s / power_w FROM configs WHERE phase='decode' "
+            "AND batch_size=64 AND tp=8 AND weight_dtype='bf16' AND system_id IN ('h100','mi300x')",
+        )
+    )
+    nums = plain_numbers(r.answer)
+    assert close(vals["h100"], nums) and close(vals["mi300x"], nums)
+    assert "throughput / power" in r.answer  # the derivation is stated
+    assert "power_w" in r.sql[0].lower() and "throughput_tok_per_s" in r.sql[0].lower()
+
+
+def test_system_cost_per_hour_is_the_chip_price(sample_store):
+    r = ask(sample_store, "how much does an h100 cost per hour")
+    assert_answered(r)
+    (v,) = one(sample_store, "SELECT tco_usd_per_chip_hour FROM systems WHERE system_id='h100'")
+    assert close(v, plain_numbers(r.answer))
+
+
+def test_best_config_for_a_neutral_metric_ranks_by_perf_per_tco(sample_store):
+    r = ask(sample_store, "how many chips does the best h100 decode config use?")
+    assert_answered(r)
+    tp, chips = truth(
+        sample_store,
+        "SELECT tp, num_chips FROM configs WHERE system_id='h100' AND phase='decode' AND "
+        "fits_memory ORDER BY perf_per_tco DESC, config_id LIMIT 1",
+    )[0]
+    first = r.answer.splitlines()[0]
+    assert "performance per TCO" in first and f"TP {tp}" in first
+    assert f"number of chips {chips}" in first

@@ -88,6 +88,12 @@ class OfflineSelector:
             return self._build(it, context)
         except Unanswerable as exc:
             return Selection(False, reason=str(exc), suggestions=suggestions(self.lex))
+        except Exception as exc:  # noqa: BLE001 - a parser bug must refuse, never crash or guess
+            return Selection(
+                False,
+                reason=f"the offline parser could not handle this question ({type(exc).__name__})",
+                suggestions=suggestions(self.lex),
+            )
 
     # -- parsing with follow-ups ----------------------------------------------------------
 
@@ -172,6 +178,34 @@ class OfflineSelector:
                 if col and lex.metric("systems", col):
                     it.metrics[k] = lex.metric("systems", col)
         kind = it.kind
+        no_config_filter = not any((it.batches, it.tps, it.phases, it.dtypes, it.chips))
+        # "how much HBM does it need", "memory the weights take": the footprint, not capacity
+        need = it.words & _NEED_WORDS
+        if (
+            need
+            and kind in ("lookup", "property", "compare", "rank")
+            and (
+                any(m.column == "hbm_bytes" for m in it.metrics)
+                or (not it.metrics and it.words & {"memory", "hbm"})
+            )
+        ):
+            it.metrics = [
+                m
+                for c in ("weight_bytes_per_chip", "kv_bytes_per_chip")
+                if (m := lex.metric("configs", c))
+            ]
+            kind = it.kind = "lookup"
+            intent["kind"] = kind
+        # "what does an H100 cost per hour": the chip's price, not a configuration's
+        if (
+            kind == "lookup"
+            and len(it.systems) == 1
+            and no_config_filter
+            and [m.column for m in it.metrics] == ["tco_usd_per_hour"]
+            and lex.metric("systems", "tco_usd_per_chip_hour")
+        ):
+            it.metrics = [lex.metric("systems", "tco_usd_per_chip_hour")]
+            kind = it.kind = intent["kind"] = "property"
         if kind in ("lookup", "compare", "rank", "trend") and not it.metrics:
             if (
                 kind == "lookup"
@@ -253,7 +287,13 @@ class OfflineSelector:
                 per_system = len(it.systems) != 1
             intent["per_system"] = per_system
             limit = it.limit or (len(lex.systems) if per_system else 5)
-            sql = [sqlgen.rank_sql(it, lex, defaults, it.metrics[0], per_system, limit)]
+            order_m = it.metrics[0]
+            if order_m.better is None and it.direction in ("best", "worst"):
+                # "the best config's chip count": best by perf/TCO, then show the asked value
+                order_m = lex.metric("configs", "perf_per_tco") or order_m
+                notes.append(f"best by {order_m.label}")
+                intent["metrics"] = [[order_m.table, order_m.column]] + intent["metrics"]
+            sql = [sqlgen.rank_sql(it, lex, defaults, order_m, per_system, limit, it.metrics)]
             notes.append("only configurations that fit in memory")
         elif kind == "trend":
             sql = [sqlgen.trend_sql(it, lex, defaults, it.metrics[0])]
@@ -298,9 +338,26 @@ class OfflineSelector:
             sql = [sqlgen.op_rows_sql(it, lex, defaults, per_system)]
         else:
             raise Unanswerable("I could not tell what is being asked")
+        if intent["kind"] in ("property", "model_property"):
+            notes[:] = [n for n in notes if "decode assumed" not in n]
         return Selection(True, sql=sql, intent=intent, suggestions=suggestions(lex))
 
 
+_NEED_WORDS = {
+    "need",
+    "needs",
+    "require",
+    "requires",
+    "required",
+    "take",
+    "takes",
+    "use",
+    "uses",
+    "occupy",
+    "occupies",
+    "consume",
+    "consumes",
+}
 _CLAIMS = {
     "faster",
     "quicker",

@@ -83,6 +83,12 @@ class OfflineAnswerer:
             return Answer(f"I have no answer template for {kind!r} questions.", refused=True)
         try:
             text = handler(intent, evidence)
+        except (KeyError, IndexError, TypeError, ValueError, ZeroDivisionError) as exc:
+            return Answer(
+                f"I can't answer that from this data: the rows did not have the shape my "
+                f"answer template needs ({type(exc).__name__}).",
+                refused=True,
+            )
         except NullValue as exc:
             return Answer(
                 f"I can't answer that from this data: the data does not contain {exc.args[0]} "
@@ -141,17 +147,26 @@ class OfflineAnswerer:
                             )
             else:
                 v = _need(first, m0.column)
-                lo = _need(first, f"min_{m0.column}")
-                hi = _need(first, f"max_{m0.column}")
                 best = "best" if m0.better else "first"
                 others = "".join(
                     f", {m.label} {fmt_value(_need(first, m.column), m.unit)}" for m in metrics[1:]
                 )
+                fitting = first["configs_fitting"]
+                if not fitting:
+                    span = "none of them fit in memory"
+                else:
+                    lo = _need(first, f"min_{m0.column}")
+                    hi = _need(first, f"max_{m0.column}")
+                    span = (
+                        f"over the {fitting} that fit in memory it ranges from "
+                        f"{fmt_value(lo, m0.unit)} to {fmt_value(hi, m0.unit)}"
+                        if lo != hi
+                        else f"it is the same in the {fitting} that fit in memory"
+                    )
                 out.append(
                     f"{self._group_label(first, intent)}: {n} configurations match; the {best} "
                     f"{m0.label} is {fmt_value(v, m0.unit)} ({describe(first, self.lex, False)}"
-                    f"{others}); over the {first['configs_fitting']} that fit in memory it "
-                    f"ranges from {fmt_value(lo, m0.unit)} to {fmt_value(hi, m0.unit)}."
+                    f"{others}); {span}."
                 )
         return "\n".join(out) + _tail(intent)
 
@@ -225,15 +240,21 @@ class OfflineAnswerer:
             intent.get("direction") or "best"
         ]
         scope = "system" if intent.get("per_system") else "configuration"
+        extra = [_m(self.lex, k) for k in intent["metrics"][1:]]
+        extra = [x for x in extra if x.column != m.column and x.column in top]
+
+        def more(r: dict) -> str:
+            return "".join(f", {x.label} {fmt_value(_need(r, x.column), x.unit)}" for x in extra)
+
         head = (
             f"The {word} {scope} by {m.label} is {describe(top, self.lex)}: "
-            f"{fmt_value(top[m.column], m.unit)}."
+            f"{fmt_value(top[m.column], m.unit)}{more(top)}."
         )
         rest = []
         for r in rows[1:]:
             if r.get(m.column) is None:
                 continue
-            rest.append(f"  {describe(r, self.lex)}: {fmt_value(r[m.column], m.unit)}")
+            rest.append(f"  {describe(r, self.lex)}: {fmt_value(r[m.column], m.unit)}{more(r)}")
         text = head
         if rest:
             text += "\nThen:\n" + "\n".join(rest)

@@ -216,6 +216,22 @@ class Metric:
     better: str | None  # 'low' | 'high' | None
     phase: str | None = None  # a phrase such as "time to first token" implies a phase
     doc: str = ""
+    expr: str | None = None  # SQL for a derived metric (over configs c); None: the column
+
+
+# Derived config metrics: a ratio of two documented columns, computed in the SQL the user sees.
+DERIVED: dict[str, tuple[str, str, str, str, str]] = {
+    # column alias: (expression, label, unit, better, phrases)
+    "tokens_per_joule": (
+        "c.throughput_tok_per_s / nullif(c.power_w, 0)",
+        "energy efficiency (tokens per joule = throughput / power)",
+        "tok/J",
+        "high",
+        "energy efficient;energy efficiency;energy-efficient;tokens per joule;"
+        "perf per watt;performance per watt;throughput per watt;tokens per watt;"
+        "power efficient;power efficiency",
+    ),
+}
 
 
 # column -> (label, unit, better)
@@ -661,6 +677,22 @@ def build_lexicon(con: duckdb.DuckDBPyConnection) -> Lexicon:
         )
         for phrase in {" ".join(tokens(column)), " ".join(tokens(label))}:
             lex.metrics.setdefault(phrase, m)
+    cfg = lex.columns.get("configs", {})
+    for alias, (expr, label, unit, better, phrases) in DERIVED.items():
+        if "throughput_tok_per_s" in cfg and "power_w" in cfg:
+            m = Metric(
+                f"configs.{alias}",
+                "configs",
+                alias,
+                label,
+                unit,
+                better,
+                None,
+                f"derived: {expr}",
+                expr,
+            )
+            for p in phrases.split(";"):
+                lex.metrics[" ".join(tokens(p))] = m
     for phrase, (table, column, phase) in SYNONYMS.items():
         if column not in lex.columns.get(table, {}):
             continue

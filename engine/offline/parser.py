@@ -301,6 +301,15 @@ SLOW_WORDS = {"slowest", "slower"}
 CHEAP_WORDS = {"cheapest", "cheaper"}
 EFFICIENT_WORDS = {"efficient", "efficiency"}
 FIT_WORDS = {"fit", "fits", "fitting", "oom"}
+FIT_PHRASES = (
+    "can run",
+    "able to run",
+    "can hold",
+    "can serve",
+    "enough memory",
+    "out of memory",
+    "run out of memory",
+)
 PARETO_WORDS = {"pareto", "frontier", "efficient frontier"}
 THIS_CONFIG = (
     "this config",
@@ -990,7 +999,7 @@ def _decide_kind(
     ):
         it.kind = "op_weights"
         return
-    if words & FIT_WORDS or "out of memory" in joined or "enough memory" in joined:
+    if words & FIT_WORDS or any(p in joined for p in FIT_PHRASES):
         if not it.direction or words & {"tp", "chips", "chip", "parallelism"}:
             it.kind = "fits"
             return

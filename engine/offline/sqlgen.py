@@ -22,6 +22,16 @@ def lit(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def mexpr(m: Metric) -> str:
+    """The SQL expression of a config metric (a column, or a derived ratio of two)."""
+    return m.expr or f"c.{m.column}"
+
+
+def msel(m: Metric) -> str:
+    """The metric in a select list, named by its column (derived ones get an alias)."""
+    return f"{m.expr} AS {m.column}" if m.expr else f"c.{m.column}"
+
+
 def _in(col: str, values: list) -> str:
     if len(values) == 1:
         return f"{col} = {lit(values[0])}"
@@ -101,9 +111,9 @@ def per_group_sql(
 ) -> str:
     """Up to `keep` configs per group (fitting first, best first) with the group's count and
     the min/max of the ranking metric over fitting configs."""
-    col = f"c.{order_metric.column}"
+    col = mexpr(order_metric)
     part = ", ".join(partition) if partition else "NULL"
-    mcols = ", ".join(f"c.{m.column}" for m in metrics)
+    mcols = ", ".join(msel(m) for m in metrics)
     d = order_dir(order_metric, direction)
     extra_cols = ""
     if "c.model_id" in partition or len(lex.models) > 1:
@@ -145,14 +155,21 @@ def _order_groups(partition: list[str]) -> str:
 
 
 def rank_sql(
-    it: Intent, lex: Lexicon, defaults: dict, metric: Metric, per_system: bool, limit: int
+    it: Intent,
+    lex: Lexicon,
+    defaults: dict,
+    metric: Metric,
+    per_system: bool,
+    limit: int,
+    shown: list[Metric] | None = None,
 ) -> str:
     """Best configs by a metric among those that fit in memory: per system, or overall."""
-    col = f"c.{metric.column}"
+    col = mexpr(metric)
     d = order_dir(metric, it.direction)
     conds = config_where(it, lex, defaults) + ["c.fits_memory IS NOT FALSE"]
+    cols = [msel(metric)] + [msel(m) for m in shown or [] if m.column != metric.column]
     base = (
-        f"SELECT {', '.join(CONFIG_COLS)}, {col}"
+        f"SELECT {', '.join(CONFIG_COLS)}, {', '.join(cols)}"
         + (", c.model_id" if len(lex.models) > 1 else "")
         + "\nFROM configs c JOIN systems s ON s.system_id = c.system_id"
         + _where(conds)
@@ -183,11 +200,11 @@ def property_sql(it: Intent, metrics: list[Metric], table: str) -> str:
 def trend_sql(it: Intent, lex: Lexicon, defaults: dict, metric: Metric) -> str:
     """The metric at each value of the trend dimension: best fitting config per point."""
     dim = it.trend_dim or "batch_size"
-    col = f"c.{metric.column}"
+    col = mexpr(metric)
     d = order_dir(metric, None)
     conds = config_where(it, lex, defaults) + ["c.fits_memory IS NOT FALSE"]
     return (
-        f"SELECT {', '.join(CONFIG_COLS)}, {col}\n"
+        f"SELECT {', '.join(CONFIG_COLS)}, {msel(metric)}\n"
         "FROM configs c JOIN systems s ON s.system_id = c.system_id"
         + _where(conds)
         + f"\nQUALIFY row_number() OVER (PARTITION BY c.system_id, c.{dim} ORDER BY {col} {d} "
