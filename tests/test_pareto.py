@@ -120,4 +120,9 @@ def test_groups_are_separate_and_sweep_filter_limits_the_update():
 def test_sql_is_window_based_not_a_self_join():
     text = PARETO_SQL.lower()
     assert "over (" in text and "rows between unbounded preceding and 1 preceding" in text
-    assert text.count("from configs") == 1  # configs is scanned once, never joined to itself
+    # The only joins are equi-joins on the group number (and latency): no pairwise comparison.
+    assert (
+        text.count("join") == 2
+        and "join grp using" in text
+        and "join front f using (g, lat)" in text
+    )
