@@ -6,7 +6,8 @@ over the file. Keys:
     backend = "offline" | "gemini" | "openai"
     [gemini]   api_key, model, base_url, api_version
     [openai]   base_url, model, api_key
-    [limits]   query_timeout_s, memory_limit, row_cap, llm_timeout_s
+    [limits]   query_timeout_s, memory_limit, row_cap, llm_timeout_s, llm_attempts,
+               llm_backoff_s, llm_backoff_max_s
     [keys]     binding_id = "key"   (remap any TUI binding by its id)
 """
 
@@ -34,6 +35,9 @@ class Settings:
     memory_limit: str = "2GB"
     row_cap: int = 500
     llm_timeout_s: float = 60.0
+    llm_attempts: int = 3
+    llm_backoff_s: float = 1.0
+    llm_backoff_max_s: float = 8.0
     keys: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
 
@@ -76,6 +80,9 @@ def load_settings(path: Path | None = None) -> Settings:
     s.memory_limit = str(lim.get("memory_limit", s.memory_limit))
     s.row_cap = int(lim.get("row_cap", s.row_cap))
     s.llm_timeout_s = float(lim.get("llm_timeout_s", s.llm_timeout_s))
+    s.llm_attempts = int(lim.get("llm_attempts", s.llm_attempts))
+    s.llm_backoff_s = float(lim.get("llm_backoff_s", s.llm_backoff_s))
+    s.llm_backoff_max_s = float(lim.get("llm_backoff_max_s", s.llm_backoff_max_s))
     s.keys = {str(k): str(v) for k, v in data.get("keys", {}).items()}
 
     env = os.environ
@@ -83,6 +90,7 @@ def load_settings(path: Path | None = None) -> Settings:
     s.gemini_api_key = env.get("GEMINI_API_KEY") or env.get("GOOGLE_API_KEY") or s.gemini_api_key
     s.gemini_model = env.get("COVIEW_GEMINI_MODEL", s.gemini_model)
     s.gemini_base_url = env.get("COVIEW_GEMINI_BASE_URL", s.gemini_base_url)
+    s.gemini_api_version = env.get("COVIEW_GEMINI_API_VERSION", s.gemini_api_version)
     s.openai_base_url = env.get("COVIEW_OPENAI_BASE_URL", s.openai_base_url)
     s.openai_model = env.get("COVIEW_OPENAI_MODEL", s.openai_model)
     s.openai_api_key = env.get("COVIEW_OPENAI_API_KEY", s.openai_api_key)
