@@ -394,3 +394,17 @@ def test_best_config_for_a_neutral_metric_ranks_by_perf_per_tco(sample_store):
     first = r.answer.splitlines()[0]
     assert "performance per TCO" in first and f"TP {tp}" in first
     assert f"number of chips {chips}" in first
+
+
+def test_compare_this_config_with_another_system(sample_store):
+    cid, lat = truth(
+        sample_store,
+        "SELECT config_id, latency_s FROM configs WHERE system_id='h100' AND phase='decode' "
+        "AND batch_size=8 AND tp=8 AND weight_dtype='bf16'",
+    )[0]
+    r = ask(sample_store, "compare this config with mi300x", context=Context(config_id=cid))
+    assert_answered(r)
+    (other,) = one(sample_store, CFG.format(col="latency_s"), ["mi300x", "decode", 8, 8, "bf16"])
+    t = times_in(r.answer)
+    assert close(lat, t) and close(other, t)
+    assert {x["system"] for x in r.rows} == {"H100", "MI300X"}

@@ -182,3 +182,20 @@ def test_which_operators_are_memory_bound(sample_store):
     assert all(o in r.answer for o in mem)
     assert all(f"  {o} is" not in r.answer for o in other), r.answer
     assert "memory-bound operators" in head
+
+
+def test_why_is_this_config_slow_shows_where_time_goes(sample_store):
+    from coview.engine.types import Context
+
+    cid = truth(
+        sample_store,
+        "SELECT config_id FROM configs WHERE system_id='h100' AND phase='decode' "
+        "AND batch_size=8 AND tp=8 AND weight_dtype='bf16'",
+    )[0][0]
+    r = ask(sample_store, "why is this config slow", context=Context(config_id=cid))
+    assert_answered(r)
+    rows = ops(sample_store, "h100", "decode", 8, 8, "bf16")
+    top = max(rows, key=lambda x: x[1])
+    times = {"compute": top[2], "memory": top[3], "communication": top[4]}
+    assert f"{top[0]} takes longest" in r.answer
+    assert f"It is {max(times, key=times.get)}-bound" in r.answer

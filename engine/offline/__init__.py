@@ -251,7 +251,10 @@ class OfflineSelector:
             part = ["c.system_id"] + [g for g in sqlgen.group_cols(it) if g != "c.system_id"]
             intent["group_keys"] = [_GROUP_NAMES[g] for g in part]
             intent["kind"] = (
-                "compare" if (len(sqlgen.group_cols(it)) and kind == "compare") else "lookup"
+                "compare"
+                if (len(sqlgen.group_cols(it)) and kind == "compare")
+                or (it.config_id is not None and it.systems)
+                else "lookup"
             )
             sql = [
                 sqlgen.per_group_sql(

@@ -486,6 +486,19 @@ class OfflineAnswerer:
                 f"{_share(top)} of the "
                 f"{fmt_value(_need(top, 'config_op_time_s'), 's')} operator time."
             )
+            times = {
+                "compute": top.get("compute_time_s"),
+                "memory": top.get("memory_time_s"),
+                "communication": top.get("comm_time_s"),
+            }
+            if all(v is not None for v in times.values()):
+                kind = max(times, key=lambda k: times[k])
+                rest = [k for k in times if k != kind]
+                out.append(
+                    f"  It is {kind}-bound: {kind} {fmt_value(times[kind], 's')} per instance vs "
+                    f"{rest[0]} {fmt_value(times[rest[0]], 's')} and {rest[1]} "
+                    f"{fmt_value(times[rest[1]], 's')}."
+                )
             nxt = [f"{r['op_type']} {fmt_value(r['total_time_s'], 's')}" for r in grp[1:4]]
             if nxt:
                 out.append("  Next: " + ", ".join(nxt) + ".")

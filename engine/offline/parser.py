@@ -297,7 +297,7 @@ HIGH_WORDS = {
 }
 LOW_WORDS = {"lowest", "least", "min", "minimum", "smallest", "fewest", "lower", "less", "smaller"}
 FAST_WORDS = {"fastest", "quickest", "faster", "quicker", "speediest"}
-SLOW_WORDS = {"slowest", "slower"}
+SLOW_WORDS = {"slowest", "slower", "slow"}
 CHEAP_WORDS = {"cheapest", "cheaper"}
 EFFICIENT_WORDS = {"efficient", "efficiency"}
 FIT_WORDS = {"fit", "fits", "fitting", "oom"}
@@ -956,6 +956,22 @@ def _decide_kind(
         if m.phase and m.phase not in it.phases and m.phase in lex.phases:
             it.phases.append(m.phase)
 
+    if (
+        "why" in words
+        and (it.config_id is not None or (it.batches and it.tps))
+        and (words & (SLOW_WORDS | {"fast", "long", "expensive", "slowly"}))
+        and not it.op_types
+        and len(it.systems) <= 1
+    ):
+        # "why is this config slow": where its time goes, and what bounds that operator
+        it.kind, it.direction = "op_longest", "high"
+        return
+    if it.config_id is not None and it.systems and not op_level:
+        # "compare this config with MI300X": the same settings on the named system(s)
+        if not it.metrics:
+            it.metrics.append(_metric(lex, "configs", "latency_s"))
+        it.kind = "compare"
+        return
     if words & {"pareto", "frontier"}:
         it.kind = "pareto"
         return

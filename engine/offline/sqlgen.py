@@ -54,7 +54,27 @@ def config_where(it: Intent, lex: Lexicon, defaults: dict) -> list[str]:
     """WHERE conditions on configs c for the intent's filters plus the chosen defaults."""
     conds: list[str] = []
     if it.config_id is not None:
-        return [f"c.config_id = {int(it.config_id)}"]
+        cid = int(it.config_id)
+        if not it.systems:
+            return [f"c.config_id = {cid}"]
+        # "compare this config with MI300X": the same settings on the named systems
+        same = [
+            f"c.{col} IS NOT DISTINCT FROM (SELECT {col} FROM configs WHERE config_id = {cid})"
+            for col in (
+                "sweep_id",
+                "model_id",
+                "phase",
+                "batch_size",
+                "tp",
+                "num_chips",
+                "weight_dtype",
+                "act_dtype",
+                "kv_dtype",
+                "input_len",
+                "output_len",
+            )
+        ]
+        return same + [f"(c.config_id = {cid} OR {_in('c.system_id', it.systems)})"]
     if defaults.get("sweep"):
         conds.append(f"c.sweep_id = {lit(defaults['sweep'])}")
     for col, vals in it.dims().items():
