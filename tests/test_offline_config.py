@@ -408,3 +408,47 @@ def test_compare_this_config_with_another_system(sample_store):
     t = times_in(r.answer)
     assert close(lat, t) and close(other, t)
     assert {x["system"] for x in r.rows} == {"H100", "MI300X"}
+
+
+@pytest.mark.parametrize(
+    "q, col, expr, target, yes",
+    [
+        (
+            "Does H100 decode at batch 8, TP 8, bf16 meet a 20 ms per-token latency target?",
+            "latency_s",
+            "latency_s",
+            0.020,
+            True,
+        ),
+        (
+            "is h100 decode bs 8 tp 8 bf16 under 5 ms per token?",
+            "latency_s",
+            "latency_s",
+            0.005,
+            False,
+        ),
+        (
+            "Is MI300X decode at batch 256, TP 16, bf16 faster than 20 tokens per second per user?",
+            "tok_per_s_per_user",
+            "throughput_tok_per_s / batch_size",
+            20,
+            True,
+        ),
+    ],
+)
+def test_target_in_the_question(sample_store, q, col, expr, target, yes):
+    r = ask(sample_store, q)
+    assert_answered(r)
+    assert r.answer.startswith("Yes" if yes else "No"), r.answer
+    sid = "mi300x" if "MI300X" in q else "h100"
+    b, tp = (256, 16) if sid == "mi300x" else (8, 8)
+    (v,) = one(sample_store, CFG.format(col=expr), [sid, "decode", b, tp, "bf16"])
+    first = r.answer.splitlines()[0]
+    got = times_in(first) if col == "latency_s" else plain_numbers(first)
+    assert close(v, got) and close(target, got)
+    assert (v <= target) == yes if col == "latency_s" else (v > target) == yes
+
+
+def test_average_is_refused_not_approximated(sample_store):
+    r = ask(sample_store, "average decode latency of h100")
+    assert r.status == "refused" and "average" in r.answer

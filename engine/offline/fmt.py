@@ -74,6 +74,8 @@ def fmt_value(x: float | int | str | bool | None, unit: str) -> str:
         return f"${sig(x)}/M tokens"
     if unit == "tok/s":
         return f"{sig(x)} tokens/s"
+    if unit == "J/tok":
+        return f"{sig(x)} J/token"
     if unit == "tok/J":
         return f"{sig(x)} tokens/J"
     if unit == "tok/s/(usd/h)":

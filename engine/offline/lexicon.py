@@ -231,6 +231,30 @@ DERIVED: dict[str, tuple[str, str, str, str, str]] = {
         "perf per watt;performance per watt;throughput per watt;tokens per watt;"
         "power efficient;power efficiency",
     ),
+    "joules_per_token": (
+        "c.power_w / nullif(c.throughput_tok_per_s, 0)",
+        "energy per token (power / throughput)",
+        "J/tok",
+        "low",
+        "energy per token;joules per token;energy per generated token;energy per output token",
+    ),
+    "tok_per_s_per_user": (
+        "c.throughput_tok_per_s / nullif(c.batch_size, 0)",
+        "throughput per user (throughput / batch size)",
+        "tok/s",
+        "high",
+        "tokens per second per user;throughput per user;per user throughput;"
+        "tokens per second per sequence;throughput per sequence;tok per s per user;"
+        "tokens per s per user;per user speed;user speed;speed per user",
+    ),
+    "tok_per_s_per_chip": (
+        "c.throughput_tok_per_s / nullif(c.num_chips, 0)",
+        "throughput per chip (throughput / chips)",
+        "tok/s",
+        "high",
+        "throughput per chip;tokens per second per chip;tok per s per chip;"
+        "tokens per s per chip;per chip throughput",
+    ),
 }
 
 
@@ -413,6 +437,12 @@ _syn("models", "total_params", "parameters;params;parameter count;number of para
 
 # Words that sound like a measurement the schema does not hold: refusing beats ignoring.
 UNKNOWN_METRIC_WORDS = {
+    "average",
+    "averages",
+    "mean",
+    "median",
+    "stddev",
+    "deviation",
     "hit",
     "hits",
     "miss",
@@ -679,7 +709,8 @@ def build_lexicon(con: duckdb.DuckDBPyConnection) -> Lexicon:
             lex.metrics.setdefault(phrase, m)
     cfg = lex.columns.get("configs", {})
     for alias, (expr, label, unit, better, phrases) in DERIVED.items():
-        if "throughput_tok_per_s" in cfg and "power_w" in cfg:
+        needed = re.findall(r"c\.(\w+)", expr)
+        if all(col in cfg for col in needed):
             m = Metric(
                 f"configs.{alias}",
                 "configs",

@@ -421,10 +421,9 @@ def _take_thresholds(t: _Tokens, it: Intent) -> None:
             and i + 3 < len(toks) + 1
             and toks[i + 2 : i + 4] in (["per", "second"], ["per", "s"], ["per", "sec"])
         ):
-            if i + 4 < len(toks) and toks[i + 4 : i + 6] == ["per", "user"]:
-                continue  # per-user rates are not a column; leave it to be refused
+            # only the number: "tokens per second (per user)" is left for the metric glossary
             it.threshold, it.threshold_unit = float(tok), "tok/s"
-            t.take(i, 4)
+            t.take(i, 1)
 
 
 def _take_filters(t: _Tokens, it: Intent, lex: Lexicon) -> None:
@@ -803,6 +802,12 @@ def _check_leftovers(t: _Tokens, it: Intent, lex: Lexicon, question: str) -> Non
                 "the data has no purchase price; it holds TCO per chip-hour "
                 "(systems.tco_usd_per_chip_hour) and cost per million tokens"
             )
+        if tok in ("average", "averages", "mean", "median", "stddev", "deviation"):
+            raise Unanswerable(
+                f"I do not compute {'an' if tok[0] in 'aeiou' else 'a'} {tok} over configurations;"
+                " I report one configuration's "
+                "value, the best one with the range, a comparison or a trend"
+            )
         if tok in UNKNOWN_METRIC_WORDS:
             raise Unanswerable(
                 f"the schema has no metric called {tok!r} (the data holds latency, "
@@ -972,6 +977,8 @@ def _decide_kind(
             it.metrics.append(_metric(lex, "configs", "latency_s"))
         it.kind = "compare"
         return
+    if it.threshold is not None:
+        it.direction = None  # "faster than 20 tokens/s": a check against the target, not a rank
     if words & {"pareto", "frontier"}:
         it.kind = "pareto"
         return
