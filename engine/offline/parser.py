@@ -979,6 +979,10 @@ def _decide_kind(
         return
     if it.threshold is not None:
         it.direction = None  # "faster than 20 tokens/s": a check against the target, not a rank
+        if not it.metrics:  # "under 5 ms per token": the unit names the metric
+            col = "latency_s" if it.threshold_unit == "s" else "throughput_tok_per_s"
+            if (m := _metric(lex, "configs", col)) is not None:
+                it.metrics.append(m)
     if words & {"pareto", "frontier"}:
         it.kind = "pareto"
         return
