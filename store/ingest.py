@@ -25,6 +25,7 @@ import shutil
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -102,8 +103,19 @@ class _Progress:
         con.execute("SET enable_progress_bar_print = false")
 
     def run(self, con: duckdb.DuckDBPyConnection, sql: str, label: str):
-        if not self.enabled:
+        """Execute one statement, with a bar driven by DuckDB's own query progress."""
+        with self._shown(label, con):
             return con.execute(sql)
+
+    def during(self, label: str):
+        """A context for a multi-statement step (validation, apply): a spinner after 1 s."""
+        return self._shown(label, None)
+
+    @contextmanager
+    def _shown(self, label: str, con: duckdb.DuckDBPyConnection | None):
+        if not self.enabled:
+            yield
+            return
         done = threading.Event()
 
         def watch() -> None:
@@ -126,16 +138,16 @@ class _Progress:
                 console=Console(stderr=True),
                 transient=True,
             ) as bar:
-                task = bar.add_task(label, total=100)
+                task = bar.add_task(label, total=100 if con is not None else None)
                 while not done.wait(0.2):
-                    pct = con.query_progress()
+                    pct = con.query_progress() if con is not None else -1
                     if pct >= 0:
                         bar.update(task, completed=pct)
 
         thread = threading.Thread(target=watch, daemon=True)
         thread.start()
         try:
-            return con.execute(sql)
+            yield
         finally:
             done.set()
             thread.join()
@@ -322,7 +334,7 @@ def _run(
     if fmt == "native":
         files, problems = find_table_files(paths)
         if problems:
-            raise IngestError([Problem(None, None, None, p) for p in problems])
+            raise IngestError([Problem(f, None, None, msg, hint) for f, msg, hint in problems])
         if not files:
             raise IngestError(
                 "no table files found.",
@@ -439,7 +451,8 @@ def _run(
         )
 
     # 4. Validate everything before anything is applied.
-    problems, replaced = validate_staged(con, staged, replace)
+    with bar.during("validating"):
+        problems, replaced = validate_staged(con, staged, replace)
     if problems:
         raise IngestError(problems)
 
@@ -453,6 +466,19 @@ def _run(
         if sweeps
         else []
     )
+    with bar.during("writing the store and Pareto flags"):
+        _apply(con, staged, replaced, report, bar)
+    return report
+
+
+def _apply(
+    con: duckdb.DuckDBPyConnection,
+    staged: dict[str, Staged],
+    replaced: list[str],
+    report: IngestReport,
+    bar: _Progress,
+) -> None:
+    """The one transaction that moves validated staged rows into the store's tables."""
     con.execute("BEGIN TRANSACTION")
     try:
         if replaced:
@@ -503,7 +529,6 @@ def _run(
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return report
 
 
 def known_tables() -> list[str]:

@@ -38,20 +38,23 @@ def _sql_str(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def find_table_files(paths: list[Path]) -> tuple[dict[str, list[Path]], list[str]]:
+def find_table_files(
+    paths: list[Path],
+) -> tuple[dict[str, list[Path]], list[tuple[str, str, str]]]:
     """Map table name -> files among ``paths`` (files or directories); also the problems found.
 
     Directories are scanned one level deep for ``<table>.parquet|csv``; other files there
     (spec.toml, README.md) are ignored. A Parquet/CSV file whose name is not a table is a
-    problem, as is a path that does not exist or holds no table file at all.
+    problem, as is a path that does not exist or holds no table file at all. Problems are
+    (path, what is wrong, how to fix it).
     """
     found: dict[str, list[Path]] = {}
-    problems: list[str] = []
+    problems: list[tuple[str, str, str]] = []
     known = ", ".join(f"{t}.parquet" for t in TABLES_BY_NAME)
     for raw in paths:
         path = Path(raw).expanduser()
         if not path.exists():
-            problems.append(f"{path}: no such file or directory.")
+            problems.append((str(path), "no such file or directory.", "check the path (see `ls`)."))
             continue
         files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
         hits = 0
@@ -60,20 +63,34 @@ def find_table_files(paths: list[Path]) -> tuple[dict[str, list[Path]], list[str
             if suffix not in SUFFIXES:
                 if not path.is_dir():
                     problems.append(
-                        f"{f}: not a Parquet or CSV file. Native input is {known} "
-                        "(or the same names with .csv)."
+                        (
+                            str(f),
+                            "is not a Parquet or CSV file.",
+                            f"native input is {known} (or the same names with .csv); "
+                            "other simulators' files need --format (e.g. llm-analysis).",
+                        )
                     )
                 continue
             if f.stem not in TABLES_BY_NAME:
                 problems.append(
-                    f"{f}: '{f.stem}' is not a table of schema v1. Name each file after its "
-                    f"table: {known} (or .csv); see `coview schema`."
+                    (
+                        str(f),
+                        f"'{f.stem}' is not a table of schema v1.",
+                        f"name each file after its table: {known} (or .csv); see `coview schema`.",
+                    )
                 )
                 continue
             found.setdefault(f.stem, []).append(f.resolve())
             hits += 1
         if path.is_dir() and hits == 0 and not any(p.suffix.lower() in SUFFIXES for p in files):
-            problems.append(f"{path}: holds no table file ({known}, or .csv).")
+            problems.append(
+                (
+                    str(path),
+                    "holds no table file.",
+                    f"a native sweep directory holds {known} (or .csv); "
+                    "other simulators' files need --format (e.g. llm-analysis).",
+                )
+            )
     return found, problems
 
 

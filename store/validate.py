@@ -40,6 +40,14 @@ _SAFE: dict[str, set[str]] = {
     "TIMESTAMP": {"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "DATE"},
     "JSON": {"JSON"},
 }
+_KINDS = {
+    "INTEGER": "a whole number",
+    "BIGINT": "a whole number",
+    "DOUBLE": "a number",
+    "BOOLEAN": "true or false",
+    "TIMESTAMP": "a timestamp",
+    "JSON": "valid JSON",
+}
 _HINTS = {
     "INTEGER": "write a whole number (no decimals, units or thousands separators).",
     "BIGINT": "write a whole number (no decimals, units or thousands separators).",
@@ -195,7 +203,7 @@ def check_source(con: duckdb.DuckDBPyConnection, src: Source, filled: set[str]) 
                     col.name,
                     f"required column '{col.name}' is missing (the file has: "
                     f"{', '.join(src.columns) or 'no columns'}).",
-                    f"add a '{col.name}' column ({col.comment}); names are listed by `coview schema`.",
+                    f"add a '{col.name}' column ({col.comment.rstrip('.')}); names are listed by `coview schema`.",
                 )
             )
     unknown = [c for c in src.columns if c.lower() not in table.column_names and c != "__row"]
@@ -234,7 +242,7 @@ def check_source(con: duckdb.DuckDBPyConnection, src: Source, filled: set[str]) 
                 f"WHERE {_bad_cast_predicate(name, col.sql_type)} ORDER BY __row LIMIT {MAX_SHOWN}"
             ).fetchall()
             for row, value in rows:
-                kind = "a whole number" if col.sql_type in ("INTEGER", "BIGINT") else col.sql_type
+                kind = _KINDS.get(col.sql_type, col.sql_type)
                 problems.append(
                     Problem(
                         src.label,
@@ -365,7 +373,7 @@ class _Checker:
                         f"{name} = {_show(v)} is not one of " + ", ".join(repr(a) for a in ok) + "."
                     ),
                     f"use exactly one of {', '.join(c.allowed)} (lower case)"
-                    + ("" if c.required else ", or leave it empty"),
+                    + ("." if c.required else ", or leave it empty."),
                     col,
                 )
         stats["__n"] = n

@@ -296,3 +296,25 @@ def test_bundled_sample_sweep_ingests(tmp_path):
     assert bad == [(0,)]
     with pytest.raises(IngestError):
         ingest([DEFAULT_SWEEP], store, progress=False)
+
+
+def test_pending_wal_of_the_store_is_kept_and_not_replayed_twice(tmp_path):
+    store = tmp_path / "s.duckdb"
+    ingest([write_sweep(tmp_path / "a")], store, progress=False)
+    # Another process writes a row and dies before checkpointing: its change is in s.duckdb.wal.
+    code = textwrap.dedent(
+        f"""
+        import duckdb, os
+        con = duckdb.connect({str(store)!r})
+        con.execute("SET wal_autocheckpoint = '1TB'")
+        con.execute("PRAGMA disable_checkpoint_on_shutdown")
+        con.execute("INSERT INTO sweeps (sweep_id, name) VALUES ('from-wal', 'pending')")
+        os._exit(0)
+        """
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    wal = Path(f"{store}.wal")
+    assert wal.exists()
+    ingest([write_sweep(tmp_path / "b", sweep_id="b", config_start=100)], store, progress=False)
+    assert not wal.exists()
+    assert rows(store, "SELECT sweep_id FROM sweeps ORDER BY 1") == [("b",), ("from-wal",), ("s1",)]

@@ -98,7 +98,7 @@ CASES = [
         "operators.csv",
         7,
         "flops",
-        "DOUBLE",
+        "'12 GFLOP' is not a number",
     ),
     (
         "type-bool-csv",
@@ -107,7 +107,7 @@ CASES = [
         "configs.csv",
         6,
         "fits_memory",
-        "BOOLEAN",
+        "not true or false",
     ),
     (
         "negative-time",
@@ -323,7 +323,7 @@ CASES = [
         "configs.csv",
         3,
         "extra",
-        "JSON",
+        "not valid JSON",
     ),
 ]
 
