@@ -452,3 +452,36 @@ def test_target_in_the_question(sample_store, q, col, expr, target, yes):
 def test_average_is_refused_not_approximated(sample_store):
     r = ask(sample_store, "average decode latency of h100")
     assert r.status == "refused" and "average" in r.answer
+
+
+def test_trend_point_question_names_the_point(sample_store):
+    r = ask(sample_store, "at what batch size does h100 decode throughput peak at tp 8 bf16")
+    assert_answered(r)
+    b, v = truth(
+        sample_store,
+        "SELECT batch_size, throughput_tok_per_s FROM configs WHERE system_id='h100' AND "
+        "phase='decode' AND tp=8 AND weight_dtype='bf16' AND fits_memory "
+        "ORDER BY throughput_tok_per_s DESC LIMIT 1",
+    )[0]
+    first = r.answer.splitlines()[0]
+    assert f"batch {b}" in first and close(v, plain_numbers(first))
+
+
+def test_per_chip_qualifier_apart_from_its_metric(sample_store):
+    r = ask(sample_store, "what's the power of h100 decode b8 tp8 bf16 per chip")
+    assert_answered(r)
+    (v,) = one(
+        sample_store, CFG.format(col="power_w / num_chips"), ["h100", "decode", 8, 8, "bf16"]
+    )
+    assert close(v, plain_numbers(r.answer)) and "per chip" in r.answer
+    r = ask(sample_store, "latency per chip of h100 decode b8 tp8")
+    assert r.status == "refused" and "per chip" in r.answer
+
+
+def test_kv_cache_dtype_is_its_own_filter(sample_store):
+    r = ask(sample_store, "latency of h100 decode b8 tp8 with fp8 kv cache")
+    assert_answered(r)
+    assert "c.kv_dtype = 'fp8'" in r.sql[0] or "kv_dtype = 'fp8'" in r.sql[0]
+    assert all(x["kv_dtype"] == "fp8" for x in r.rows)
+    r = ask(sample_store, "latency of h100 decode b8 tp8 bf16 with int4 kv cache")
+    assert r.status == "refused" and "int4" in r.answer

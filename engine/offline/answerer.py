@@ -44,6 +44,9 @@ def describe(row: dict, lex: Lexicon | None = None, with_system: bool = True) ->
         parts.append(f"{row['num_chips']} chips")
     if row.get("weight_dtype"):
         parts.append(str(row["weight_dtype"]))
+        for col, name in (("act_dtype", "activations"), ("kv_dtype", "KV cache")):
+            if row.get(col) and row[col] != row["weight_dtype"]:
+                parts.append(f"{name} {row[col]}")
     if row.get("input_len") is not None and lex is not None and len(lex.input_lens) > 1:
         parts.append(f"input {row['input_len']}")
     return ", ".join(parts)
@@ -364,10 +367,16 @@ class OfflineAnswerer:
                 dec = all(y < x for x, y in zip(vals, vals[1:], strict=False))
                 ok = inc if up and not down else dec
                 lead = "Yes. " if ok else "No. "
-            elif intent.get("direction") in ("best", "worst") and m.better:
-                want_low = (m.better == "low") == (intent["direction"] == "best")
+            elif intent.get("direction") in ("high", "low") or (
+                intent.get("direction") in ("best", "worst") and m.better
+            ):
+                if intent["direction"] in ("high", "low"):
+                    want_low = intent["direction"] == "low"
+                    word = "highest" if not want_low else "lowest"
+                else:
+                    want_low = (m.better == "low") == (intent["direction"] == "best")
+                    word = intent["direction"]
                 pick = (min if want_low else max)(pts, key=lambda p: p[m.column])
-                word = intent["direction"]
                 if m.column == "latency_s":
                     word = "fastest" if want_low else "slowest"
                 lead = (

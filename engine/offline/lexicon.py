@@ -231,6 +231,13 @@ DERIVED: dict[str, tuple[str, str, str, str, str]] = {
         "perf per watt;performance per watt;throughput per watt;tokens per watt;"
         "power efficient;power efficiency",
     ),
+    "power_per_chip_w": (
+        "c.power_w / nullif(c.num_chips, 0)",
+        "power per chip (power / chips)",
+        "W",
+        "low",
+        "power per chip;per chip power;watts per chip;chip power draw",
+    ),
     "joules_per_token": (
         "c.power_w / nullif(c.throughput_tok_per_s, 0)",
         "energy per token (power / throughput)",
@@ -267,7 +274,7 @@ _COLUMN_META: dict[tuple[str, str], tuple[str, str, str | None]] = {
     ("configs", "usd_per_1m_tokens"): ("cost per million tokens", "usd/Mtok", "low"),
     ("configs", "weight_bytes_per_chip"): ("weight memory per chip", "B", "low"),
     ("configs", "kv_bytes_per_chip"): ("KV-cache memory per chip", "B", "low"),
-    ("configs", "power_w"): ("power", "W", "low"),
+    ("configs", "power_w"): ("power (all chips)", "W", "low"),
     ("configs", "energy_j"): ("energy per step", "J", "low"),
     ("configs", "total_flops"): ("FLOPs per step", "FLOP", None),
     ("configs", "num_chips"): ("number of chips", "count", None),
@@ -336,7 +343,7 @@ _syn(
 _syn(
     "configs",
     "throughput_tok_per_s",
-    "throughput;tokens per second;tokens per s;tok per s;"
+    "throughput;tput;thruput;tokens per second;tokens per s;tok per s;"
     "tokens per sec;tok per sec;token throughput;tokens/sec",
 )
 _syn(
@@ -610,6 +617,8 @@ class Lexicon:
     input_lens: list[int] = field(default_factory=list)
     output_lens: list[int] = field(default_factory=list)
     dtypes: list[str] = field(default_factory=list)  # weight dtypes present
+    act_dtypes: list[str] = field(default_factory=list)
+    kv_dtypes: list[str] = field(default_factory=list)
     op_types: dict[str, str] = field(default_factory=dict)  # op_type -> op_class
     op_classes: list[str] = field(default_factory=list)
     metrics: dict[str, Metric] = field(default_factory=dict)  # phrase (token-joined) -> Metric
@@ -678,8 +687,11 @@ def build_lexicon(con: duckdb.DuckDBPyConnection) -> Lexicon:
     agg = con.execute(
         "SELECT list(DISTINCT phase), list(DISTINCT batch_size), list(DISTINCT tp), "
         "list(DISTINCT num_chips), list(DISTINCT input_len), list(DISTINCT output_len), "
-        "list(DISTINCT weight_dtype), count(*) FROM configs"
+        "list(DISTINCT weight_dtype), count(*), list(DISTINCT act_dtype), "
+        "list(DISTINCT kv_dtype) FROM configs"
     ).fetchone()
+    lex.act_dtypes = sorted(x for x in (agg[8] or []) if x is not None)
+    lex.kv_dtypes = sorted(x for x in (agg[9] or []) if x is not None)
     clean = [sorted(x for x in (v or []) if x is not None) for v in agg[:7]]
     (
         lex.phases,

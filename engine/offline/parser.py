@@ -66,6 +66,8 @@ class Intent:
     dtypes: list[str] = field(default_factory=list)
     input_lens: list[int] = field(default_factory=list)
     output_lens: list[int] = field(default_factory=list)
+    act_dtypes: list[str] = field(default_factory=list)
+    kv_dtypes: list[str] = field(default_factory=list)
     metrics: list[Metric] = field(default_factory=list)
     op_types: list[str] = field(default_factory=list)
     op_class: str | None = None
@@ -92,6 +94,8 @@ class Intent:
             "weight_dtype": self.dtypes,
             "input_len": self.input_lens,
             "output_len": self.output_lens,
+            "act_dtype": self.act_dtypes,
+            "kv_dtype": self.kv_dtypes,
         }
 
 
@@ -662,6 +666,71 @@ def _take_entities(t: _Tokens, it: Intent, lex: Lexicon, original: str) -> None:
             it.phases.append(p)
 
 
+# "power ... per chip": a qualifier apart from its metric turns it into the derived metric
+_PER = {
+    ("per", "chip"): {"power_w": "power_per_chip_w", "throughput_tok_per_s": "tok_per_s_per_chip"},
+    ("per", "user"): {"throughput_tok_per_s": "tok_per_s_per_user"},
+    ("per", "sequence"): {"throughput_tok_per_s": "tok_per_s_per_user"},
+    ("per", "token"): {"energy_j": "joules_per_token"},
+}
+
+
+def _apply_per(t: _Tokens, it: Intent, lex: Lexicon) -> None:
+    toks = t.toks
+    for i in range(len(toks) - 1):
+        key = (toks[i], toks[i + 1])
+        if key not in _PER or not (t.free(i) and t.free(i + 1)):
+            continue
+        for k, m in enumerate(it.metrics):
+            alias = _PER[key].get(m.column)
+            if alias and (d := lex.metric("configs", alias)) is not None:
+                it.metrics[k] = d
+                t.take(i, 2)
+                break
+        else:
+            if (
+                key == ("per", "chip")
+                and it.metrics
+                and it.metrics[0].table == "configs"
+                and not it.metrics[0].column.endswith("per_chip")
+            ):
+                raise Unanswerable(
+                    f"the data has {it.metrics[0].label} for the whole configuration, not per "
+                    "chip (per-chip figures exist for power, throughput, weights and KV cache)"
+                )
+
+
+def _take_part_dtypes(t: _Tokens, it: Intent, lex: Lexicon) -> None:
+    """'fp8 KV cache', 'KV cache in int8', 'int8 activations': the KV or activation type."""
+    toks = t.toks
+    for i, tok in enumerate(toks):
+        if not t.free(i) or tok not in DTYPE_ALIASES:
+            continue
+        d = DTYPE_ALIASES[tok]
+        part = span = None
+        after = toks[i + 1 : i + 3]
+        before = toks[max(0, i - 3) : i]
+        if after[:1] == ["kv"]:
+            part, span = "kv", (i, 1 + (2 if after[1:2] == ["cache"] else 1))
+        elif after[:1] and after[0] in ("activations", "activation", "act", "acts"):
+            part, span = "act", (i, 2)
+        elif before[-2:] == ["kv", "cache"] or before[-3:-1] == ["kv", "cache"]:
+            k = i - 2 if before[-2:] == ["kv", "cache"] else i - 3
+            part, span = "kv", (k, i - k + 1)
+        if part is None:
+            continue
+        allowed = lex.kv_dtypes if part == "kv" else lex.act_dtypes
+        if allowed and d not in allowed:
+            name = "KV-cache" if part == "kv" else "activation"
+            raise Unanswerable(
+                f"the data has no {d} {name} configurations; {name} types are {', '.join(allowed)}"
+            )
+        target = it.kv_dtypes if part == "kv" else it.act_dtypes
+        if d not in target:
+            target.append(d)
+        t.take(*span)
+
+
 def _take_dtypes(t: _Tokens, it: Intent, lex: Lexicon) -> None:
     toks = t.toks
     n = len(toks)
@@ -860,6 +929,7 @@ def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Int
     _take_filters(t, it, lex)
     _check_values(it, lex)
     _check_component_metric(t, lex)
+    _take_part_dtypes(t, it, lex)
     if words & {"weights", "weight"} and (
         words & WEIGHT_LOC_WORDS or "sram or hbm" in joined or "hbm or sram" in joined
     ):
@@ -869,6 +939,7 @@ def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Int
                 t.take(i)
     _take_metrics(t, it, lex)
     _take_dtypes(t, it, lex)
+    _apply_per(t, it, lex)
     # keyword-only phrases that must not be mistaken for metrics or components
     for phrase in (
         "in memory",
@@ -1034,10 +1105,40 @@ def _decide_kind(
         it.kind = "op_bound"
         return
     trend_dim = None
-    if words & TREND_WORDS or any(
-        f"{w} {d}" in joined
-        for w in ("as", "with", "vs", "versus", "by", "per", "against", "each")
-        for d in ("batch", "tp", "tensor")
+    which_point = any(
+        f"{w} {d}" in joined for w in ("what", "which") for d in ("batch", "tp", "tensor")
+    )
+    if which_point and words & {
+        "peak",
+        "peaks",
+        "optimal",
+        "maximum",
+        "max",
+        "highest",
+        "lowest",
+        "minimum",
+        "best",
+        "worst",
+        "sweet",
+    }:
+        # "at what batch size does throughput peak": the point of a trend
+        if words & {"peak", "peaks", "maximum", "max", "highest"}:
+            it.direction = "high"
+        elif words & {"lowest", "minimum"}:
+            it.direction = "low"
+        else:
+            it.direction = it.direction or "best"
+        trend_words_hit = True
+    else:
+        trend_words_hit = False
+    if (
+        trend_words_hit
+        or words & TREND_WORDS
+        or any(
+            f"{w} {d}" in joined
+            for w in ("as", "with", "vs", "versus", "by", "per", "against", "each")
+            for d in ("batch", "tp", "tensor")
+        )
     ):
         if ("batch" in words or "batches" in words) and not it.batches:
             trend_dim = "batch_size"

@@ -47,6 +47,8 @@ CONFIG_COLS = (
     "c.tp",
     "c.num_chips",
     "c.weight_dtype",
+    "c.act_dtype",
+    "c.kv_dtype",
 )
 
 
@@ -296,6 +298,8 @@ _CFG_OUT = (
     "cfg.tp",
     "cfg.num_chips",
     "cfg.weight_dtype",
+    "cfg.act_dtype",
+    "cfg.kv_dtype",
     "cfg.config_id",
 )
 
