@@ -485,3 +485,19 @@ def test_kv_cache_dtype_is_its_own_filter(sample_store):
     assert all(x["kv_dtype"] == "fp8" for x in r.rows)
     r = ask(sample_store, "latency of h100 decode b8 tp8 bf16 with int4 kv cache")
     assert r.status == "refused" and "int4" in r.answer
+
+
+@pytest.mark.parametrize(
+    "q, sql",
+    [
+        ("which systems are in the data?", "SELECT name FROM systems"),
+        ("list all systems", "SELECT name FROM systems"),
+        ("what batch sizes are there?", "SELECT DISTINCT batch_size FROM configs"),
+        ("which tp degrees were simulated", "SELECT DISTINCT tp FROM configs"),
+    ],
+)
+def test_inventory(sample_store, q, sql):
+    r = ask(sample_store, q)
+    assert_answered(r)
+    vals = [str(v) for (v,) in truth(sample_store, sql)]
+    assert all(v in r.answer for v in vals)

@@ -305,6 +305,9 @@ class OfflineSelector:
                 f"at each point, the best configuration over {other} that fits in "
                 "memory, unless you named them"
             )
+        elif kind == "inventory":
+            intent["inventory"] = it.inventory
+            sql = [sqlgen.inventory_sql(it.inventory)]
         elif kind == "pareto":
             pinned = it.config_id is not None or (
                 it.systems and it.batches and it.tps and (it.dtypes or len(lex.dtypes) == 1)

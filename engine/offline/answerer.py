@@ -385,6 +385,41 @@ class OfflineAnswerer:
                 )
         return lead + "\n".join(out) + _tail(intent)
 
+    def _a_inventory(self, intent: dict, ev: list[Evidence]) -> str:
+        rows = ev[0].records()
+        target = intent.get("inventory")
+        if target == "systems":
+            items = [
+                f"{r['system']} ({r['vendor']})" if r.get("vendor") else r["system"] for r in rows
+            ]
+            return f"The data has {len(rows)} systems: " + ", ".join(items) + "."
+        if target == "models":
+            return (
+                f"The data has {len(rows)} model(s): " + ", ".join(r["model"] for r in rows) + "."
+            )
+        if target == "sweeps":
+            return (
+                f"The store has {len(rows)} sweep(s): "
+                + ", ".join(f"{r['sweep']} ({r['sweep_id']})" for r in rows[:10])
+                + ("" if len(rows) <= 10 else ", ...")
+                + "."
+            )
+        if target == "op_type":
+            return (
+                "The operator types are (in execution order): "
+                + ", ".join(f"{r['op_type']} ({r['op_class']})" for r in rows)
+                + "."
+            )
+        names = {
+            "phase": "Phases",
+            "batch_size": "Batch sizes",
+            "tp": "TP degrees",
+            "weight_dtype": "Weight data types",
+            "num_chips": "Chip counts",
+        }
+        vals = [str(next(iter(r.values()))) for r in rows]
+        return f"{names.get(target, target)} in the data: " + ", ".join(vals) + "."
+
     def _a_pareto(self, intent: dict, ev: list[Evidence]) -> str:
         rows = ev[0].records()
         lat = self.lex.metric("configs", "latency_s")

@@ -78,6 +78,7 @@ class Intent:
     threshold: float | None = None  # a target named in the question, in base units
     threshold_unit: str | None = None  # 's' or 'tok/s'
     yesno: bool = False
+    inventory: str | None = None  # "which systems are in the data": a table or column
     bound_filter: str | None = None  # "which operators are memory-bound"
     order: list[str] = field(default_factory=list)  # the question's tokens, in order
     words: set[str] = field(default_factory=set)  # all tokens, for answer phrasing
@@ -1001,6 +1002,66 @@ def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Int
     return it
 
 
+_INVENTORY = {
+    "systems": "systems",
+    "system": "systems",
+    "chips": "systems",
+    "hardware": "systems",
+    "accelerators": "systems",
+    "gpus": "systems",
+    "models": "models",
+    "model": "models",
+    "workloads": "models",
+    "sweeps": "sweeps",
+    "sweep": "sweeps",
+    "phases": "phase",
+    "batch sizes": "batch_size",
+    "batches": "batch_size",
+    "tp degrees": "tp",
+    "tp values": "tp",
+    "tensor parallel degrees": "tp",
+    "data types": "weight_dtype",
+    "dtypes": "weight_dtype",
+    "precisions": "weight_dtype",
+    "operators": "op_type",
+    "operator types": "op_type",
+    "op types": "op_type",
+    "ops": "op_type",
+    "chip counts": "num_chips",
+}
+
+
+def _inventory_target(it: Intent, words: set[str], joined: str, op_level: bool) -> str | None:
+    """'which systems are in the data', 'list the batch sizes': what the store holds."""
+    if it.metrics or it.direction or it.systems or it.models or it.op_types or it.op_class:
+        return None
+    if any((it.batches, it.tps, it.chips, it.phases, it.dtypes, it.config_id)):
+        return None
+    if not words & {
+        "list",
+        "which",
+        "what",
+        "show",
+        "available",
+        "there",
+        "have",
+        "contain",
+        "contains",
+        "included",
+        "include",
+        "exist",
+        "modeled",
+        "modelled",
+        "simulated",
+        "covered",
+    }:
+        return None
+    for phrase in sorted(_INVENTORY, key=lambda p: -len(p)):
+        if re.search(rf"\b{phrase}\b", joined):
+            return _INVENTORY[phrase]
+    return None
+
+
 def _decide_kind(
     it: Intent, words: set[str], joined: str, lex: Lexicon, free_words: set[str]
 ) -> None:
@@ -1054,6 +1115,10 @@ def _decide_kind(
             col = "latency_s" if it.threshold_unit == "s" else "throughput_tok_per_s"
             if (m := _metric(lex, "configs", col)) is not None:
                 it.metrics.append(m)
+    inv = _inventory_target(it, words, joined, op_level)
+    if inv:
+        it.kind, it.inventory = "inventory", inv
+        return
     if words & {"pareto", "frontier"}:
         it.kind = "pareto"
         return

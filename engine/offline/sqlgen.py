@@ -365,3 +365,20 @@ def op_diff_sql(it: Intent, lex: Lexicon, defaults: dict) -> str:
 def config_desc_sql(it: Intent, lex: Lexicon, defaults: dict, per_system: bool) -> str:
     """The chosen config(s) of an operator question, for display."""
     return cfg_cte(it, lex, defaults, per_system) + "\nSELECT * FROM cfg ORDER BY system"
+
+
+def inventory_sql(target: str) -> str:
+    """What the store holds: a table's names, or the distinct values of a config column."""
+    if target == "systems":
+        return "SELECT name AS system, vendor FROM systems ORDER BY name"
+    if target == "models":
+        return "SELECT name AS model, total_params FROM models ORDER BY name"
+    if target == "sweeps":
+        return "SELECT sweep_id, name AS sweep, simulator FROM sweeps ORDER BY ingested_at DESC, sweep_id"
+    if target == "op_type":
+        return (
+            "SELECT o.op_type, any_value(o.op_class) AS op_class FROM operators o "
+            "WHERE o.config_id = (SELECT min(config_id) FROM configs) GROUP BY o.op_type "
+            "ORDER BY min(o.op_index)"
+        )
+    return f"SELECT DISTINCT {target} FROM configs WHERE {target} IS NOT NULL ORDER BY {target}"
