@@ -88,8 +88,22 @@ def pretty_sql(sql: str) -> str:
         return sql
 
 
+def render_record(ev: Evidence) -> str:
+    """One row as 'column  value' lines: every column stays visible in 80 columns."""
+    names = [c for c in ev.columns if c not in ("rank",)]
+    width = min(max(len(c) for c in names), 28)
+    lines = [
+        f"{c[:width].ljust(width)}  {_cell(v) if not isinstance(v, str) else v[: WIDTH - width - 2]}"
+        for c, v in zip(ev.columns, ev.rows[0], strict=False)
+        if c in names
+    ]
+    return "\n".join(lines) + "\n(1 row)"
+
+
 def render_table(ev: Evidence) -> str:
     """A compact text table of up to MAX_ROWS rows, saying how many were left out."""
+    if len(ev.rows) == 1 and not ev.truncated:
+        return render_record(ev)
     cols = _pick_columns(ev)
     head = [ev.columns[i] for i in cols]
     body = [[_cell(r[i]) for i in cols] for r in ev.rows[:MAX_ROWS]]
