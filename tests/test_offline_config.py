@@ -501,3 +501,27 @@ def test_inventory(sample_store, q, sql):
     assert_answered(r)
     vals = [str(v) for (v,) in truth(sample_store, sql)]
     assert all(v in r.answer for v in vals)
+
+
+def test_follow_up_chain_keeps_context(sample_store):
+    """Each follow-up inherits everything the conversation named so far."""
+    hist: list[Turn] = []
+    answers = []
+    for q in [
+        "h100 decode latency b8 tp8 bf16",
+        "and for prefill?",
+        "what about batch 16?",
+        "and on mi300x?",
+        "vs xpu-a",
+    ]:
+        r = ask(sample_store, q, history=hist)
+        assert_answered(r)
+        answers.append(r)
+        hist.append(Turn(q, r.answer, r.sql))
+    (v,) = one(sample_store, CFG.format(col="latency_s"), ["mi300x", "prefill", 16, 8, "bf16"])
+    assert (
+        close(v, times_in(answers[3].answer)) and "MI300X, prefill, batch 16" in answers[3].answer
+    )
+    (a,) = one(sample_store, CFG.format(col="latency_s"), ["xpu-a", "prefill", 16, 8, "bf16"])
+    assert close(a, times_in(answers[4].answer)) and close(v, times_in(answers[4].answer))
+    assert ratios_in(answers[4].answer)  # a comparison, not two lookups

@@ -98,22 +98,22 @@ class OfflineSelector:
     # -- parsing with follow-ups ----------------------------------------------------------
 
     def _parse(self, question: str, history: list[Turn], context: Context) -> Intent:
+        """Parse the question; a follow-up inherits what the conversation so far named."""
         it = parse(question, self.lex, context.config_id)
-        q = question.strip().lower()
-        incomplete = (
-            not it.metrics
-            and it.kind in ("lookup", "compare")
-            and not it.direction
-            and len(q.split()) <= 6
-        )
-        looks_followup = q.startswith(_FOLLOWUP_STARTS)
-        if history and (incomplete or looks_followup):
+        if not history:
+            return it
+        prev: Intent | None = None
+        for turn in history[-6:]:
             try:
-                prev = parse(history[-1].question, self.lex, context.config_id)
+                t_it = parse(turn.question, self.lex, context.config_id)
             except Unanswerable:
                 prev = None
-            if prev is not None:
-                it = _merge(prev, it, keep_kind=not incomplete)
+                continue
+            if prev is not None and _is_followup(turn.question, t_it):
+                t_it = _merge(prev, t_it, question=turn.question)
+            prev = t_it
+        if prev is not None and _is_followup(question, it):
+            it = _merge(prev, it, question=question)
         return it
 
     # -- defaults and SQL ---------------------------------------------------------------------
@@ -397,15 +397,31 @@ def _question_words(it: Intent) -> list[str]:
     return list(it.order) if it.order else sorted(it.words)
 
 
-def _merge(prev: Intent, cur: Intent, keep_kind: bool) -> Intent:
-    """A follow-up: the previous question's intent with what the new question names."""
+def _is_followup(question: str, it: Intent) -> bool:
+    """'and on xPU-B?', 'what about batch 16', 'vs MI300X': leans on the previous turn."""
+    q = question.strip().lower()
+    words = q.replace("?", " ").split()
+    if q.startswith(_FOLLOWUP_STARTS) or (words and words[0] in ("vs", "versus", "compare")):
+        return True
+    if it.metrics or it.kind not in ("lookup", "compare") or it.direction:
+        return it.kind == "compare" and bool(it.words & {"it", "this", "that"})
+    return len(words) <= 6
+
+
+def _merge(prev: Intent, cur: Intent, question: str = "") -> Intent:
+    """A follow-up: the previous turn's intent with what the new question names."""
     out = Intent(**{**prev.__dict__})
-    if keep_kind and cur.kind not in ("lookup", ""):
+    words = set(question.lower().replace("?", " ").split())
+    comparing = bool(words & {"vs", "versus", "compare", "against", "than"})
+    if (
+        cur.kind not in ("lookup", "")
+        and cur.kind != prev.kind
+        and not (comparing and cur.kind == "compare")
+    ):
         out.kind = cur.kind
         out.direction = cur.direction or out.direction
         out.trend_dim = cur.trend_dim or out.trend_dim
     for f in (
-        "systems",
         "models",
         "phases",
         "batches",
@@ -414,18 +430,33 @@ def _merge(prev: Intent, cur: Intent, keep_kind: bool) -> Intent:
         "dtypes",
         "input_lens",
         "output_lens",
+        "act_dtypes",
+        "kv_dtypes",
         "op_types",
     ):
         if getattr(cur, f):
             setattr(out, f, getattr(cur, f))
+    if cur.systems:
+        if comparing:  # "vs MI300X", "compare it with xPU-A": add to what was asked about
+            out.systems = list(dict.fromkeys(prev.systems + cur.systems))
+            if not prev.kind.startswith("op_") and prev.kind not in ("trend", "pareto", "fits"):
+                out.kind = "compare"
+        else:
+            out.systems = cur.systems
     if cur.metrics:
         out.metrics = cur.metrics
+        if out.kind.startswith("op_") and all(m.table == "configs" for m in cur.metrics):
+            out.kind = "lookup"  # "what about its throughput" after an operator question
     if cur.op_class:
         out.op_class = cur.op_class
     if cur.config_id is not None:
         out.config_id = cur.config_id
     if cur.sweep:
         out.sweep = cur.sweep
+    if cur.threshold is not None:
+        out.threshold, out.threshold_unit = cur.threshold, cur.threshold_unit
+    out.yesno = cur.yesno
+    out.order = cur.order or out.order
     if out.kind == "compare" and len(out.systems) < 2 and not sqlgen.group_cols(out):
         out.kind = "lookup"
     out.words = prev.words | cur.words
