@@ -199,3 +199,37 @@ def test_why_is_this_config_slow_shows_where_time_goes(sample_store):
     times = {"compute": top[2], "memory": top[3], "communication": top[4]}
     assert f"{top[0]} takes longest" in r.answer
     assert f"It is {max(times, key=times.get)}-bound" in r.answer
+
+
+def test_why_slower_points_at_the_operator_and_its_weights(sample_store):
+    r = ask(sample_store, "why is xPU-B slower than xPU-A at decode batch 8 tp 16 int8?")
+    assert_answered(r)
+    a = {x[0]: (x[1], x[5]) for x in ops(sample_store, "xpu-a", "decode", 8, 16, "int8")}
+    b = {x[0]: (x[1], x[5]) for x in ops(sample_store, "xpu-b", "decode", 8, 16, "int8")}
+    top = r.answer.split(" differs most")[0]
+    assert abs(a[top][0] - b[top][0]) == max(abs(a[k][0] - b[k][0]) for k in a)
+    if a[top][1] != b[top][1]:
+        assert "SRAM" in r.answer and "HBM" in r.answer
+
+
+@pytest.fixture(scope="module")
+def mismatch_store(tmp_path_factory):
+    from coview.sample_data import MISMATCH_SWEEP
+    from coview.store.ingest import ingest
+
+    path = tmp_path_factory.mktemp("mismatch") / "mm.duckdb"
+    ingest([MISMATCH_SWEEP], path, fmt="native", progress=False)
+    return path
+
+
+def test_mismatched_activation_types_are_flagged(mismatch_store):
+    acts = dict(truth(mismatch_store, "SELECT DISTINCT system_id, act_dtype FROM configs"))
+    assert acts["xpu-a"] != acts["xpu-b"]  # the planted bug of this sweep
+    r = ask(mismatch_store, "xpu-a vs xpu-b decode latency")
+    assert_answered(r)
+    assert "not apples to apples" in r.answer and acts["xpu-b"] in r.answer
+    r = ask(mismatch_store, "were xPU-A and xPU-B run with different activation data types?")
+    assert_answered(r)
+    assert r.answer.startswith("Yes")
+    r = ask(mismatch_store, "were xPU-A and xPU-B run with the same data types?")
+    assert r.answer.startswith("No")

@@ -305,6 +305,8 @@ class OfflineSelector:
                 f"at each point, the best configuration over {other} that fits in "
                 "memory, unless you named them"
             )
+        elif kind == "dtype_check":
+            sql = [sqlgen.dtype_check_sql(it, lex, defaults)]
         elif kind == "inventory":
             intent["inventory"] = it.inventory
             sql = [sqlgen.inventory_sql(it.inventory)]
@@ -344,7 +346,7 @@ class OfflineSelector:
             sql = [sqlgen.op_rows_sql(it, lex, defaults, per_system)]
         else:
             raise Unanswerable("I could not tell what is being asked")
-        if intent["kind"] in ("property", "model_property"):
+        if intent["kind"] in ("property", "model_property", "dtype_check", "inventory"):
             notes[:] = [n for n in notes if "decode assumed" not in n]
         return Selection(True, sql=sql, intent=intent, suggestions=suggestions(lex))
 

@@ -218,7 +218,8 @@ class OfflineAnswerer:
         if len(bests) > 2:
             verdict = "Best: " + verdict
         lead = self._yes_no(intent, bests, m, lambda r: self._group_label(r, intent))
-        return lead + verdict + "\n" + "\n".join(lines) + _tail(intent)
+        warn = _apples_to_apples(bests, lambda r: self._group_label(r, intent))
+        return lead + verdict + "\n" + "\n".join(lines) + warn + _tail(intent)
 
     def _yes_no(self, intent: dict, rows: list[dict], m: Metric, label) -> str:
         """'Yes. ' / 'No. ' when a yes/no question compares the first-named system."""
@@ -419,6 +420,38 @@ class OfflineAnswerer:
         }
         vals = [str(next(iter(r.values()))) for r in rows]
         return f"{names.get(target, target)} in the data: " + ", ".join(vals) + "."
+
+    def _a_dtype_check(self, intent: dict, ev: list[Evidence]) -> str:
+        rows = ev[0].records()
+        by: dict[str, list[dict]] = {}
+        for r in rows:
+            by.setdefault(r["system"], []).append(r)
+        lines = []
+        combos = {}
+        for sysname, grp in by.items():
+            combos[sysname] = {(r["weight_dtype"], r["act_dtype"], r["kv_dtype"]) for r in grp}
+            parts = [
+                f"weights {r['weight_dtype']}, activations {r['act_dtype']}, KV cache "
+                f"{r['kv_dtype']} ({r['configs']} configs)"
+                for r in grp
+            ]
+            lines.append(f"{sysname}: " + "; ".join(parts) + ".")
+        lead = ""
+        if len(combos) >= 2:
+            same = len({frozenset(v) for v in combos.values()}) == 1
+            if intent.get("yesno"):
+                asks_diff = bool(
+                    set(intent.get("order") or [])
+                    & {"different", "differ", "mismatch", "mismatched"}
+                )
+                lead = "Yes. " if asks_diff != same else "No. "
+            lead += (
+                "They ran the same data types.\n"
+                if same
+                else "They did not run the same data types, so comparisons between them are "
+                "not apples to apples.\n"
+            )
+        return lead + "\n".join(lines) + _tail(intent)
 
     def _a_pareto(self, intent: dict, ev: list[Evidence]) -> str:
         rows = ev[0].records()
@@ -670,8 +703,15 @@ class OfflineAnswerer:
             + (f", {ratio(max(ta, tb), min(ta, tb))}" if min(ta, tb) > 0 else "")
             + ")."
         )
+        wa, wb = top.get("weights_a"), top.get("weights_b")
+        if wa and wb and wa != wb:
+            text += (
+                f"\nIts weights are read from {str(wa).upper()} on {a} but from "
+                f"{str(wb).upper()} on {b}."
+            )
         if cfg:
             text += f"\nConfigs compared: {cfg}."
+            text += _apples_to_apples(list(cfgs.values()), lambda r: r["system"])
         nxt = [
             f"{r['op_type']} ({fmt_value(r['time_a_s'], 's')} vs {fmt_value(r['time_b_s'], 's')})"
             for r in rows[1:3]
@@ -708,6 +748,16 @@ def claim_holds(claim: str | None, subject: float, other: float, m: Metric) -> b
         good = subject < other if m.better == "low" else subject > other
         return good if claim == "better" else not good
     return None
+
+
+def _apples_to_apples(rows: list[dict], label) -> str:
+    """A warning when compared configs ran different activation or KV-cache data types."""
+    for col, name in (("act_dtype", "activations"), ("kv_dtype", "KV cache")):
+        vals = {r.get(col) for r in rows if r.get(col) is not None}
+        if len(vals) > 1 and len({r.get("weight_dtype") for r in rows}) == 1:
+            parts = ", ".join(f"{label(r)} {name} {r.get(col)}" for r in rows)
+            return f"\nWarning: not apples to apples: {parts}."
+    return ""
 
 
 def _share(r: dict, col: str = "total_time_s") -> str:

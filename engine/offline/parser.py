@@ -166,8 +166,9 @@ HARDWARE_FAMILIES = {
     "ironwood",
 }
 YESNO_STARTS = {
-    "is",
+    "were",
     "does",
+    "is",
     "do",
     "are",
     "can",
@@ -1115,6 +1116,37 @@ def _decide_kind(
             col = "latency_s" if it.threshold_unit == "s" else "throughput_tok_per_s"
             if (m := _metric(lex, "configs", col)) is not None:
                 it.metrics.append(m)
+    if (
+        not it.metrics
+        and (
+            words & {"dtype", "dtypes", "precision", "precisions", "quantization"}
+            or "data type" in joined
+        )
+        and (
+            words
+            & {
+                "different",
+                "differ",
+                "same",
+                "mismatch",
+                "mismatched",
+                "match",
+                "consistent",
+                "which",
+                "what",
+                "run",
+                "ran",
+            }
+        )
+        and not op_level
+    ):
+        it.kind = "dtype_check"
+        return
+    if "why" in words and len(it.systems) >= 2 and not op_level:
+        # "why is xPU-B slower than xPU-A": the operator that differs most, and where its
+        # weights live
+        it.kind = "op_diff"
+        return
     inv = _inventory_target(it, words, joined, op_level)
     if inv:
         it.kind, it.inventory = "inventory", inv

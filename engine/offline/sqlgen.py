@@ -350,12 +350,14 @@ def op_diff_sql(it: Intent, lex: Lexicon, defaults: dict) -> str:
     return (
         cfg_cte(it, lex, defaults, True)
         + ",\nt AS (\n  SELECT cfg.system, cfg.system_id, o.op_type, "
-        "sum(o.roofline_time_s * o.count) AS total_time_s\n"
+        "sum(o.roofline_time_s * o.count) AS total_time_s,\n"
+        "    string_agg(DISTINCT o.weights_location, '/') AS weights_location\n"
         "  FROM operators o JOIN cfg ON o.config_id = cfg.config_id\n"
         "  GROUP BY cfg.system, cfg.system_id, o.op_type\n)\n"
         "SELECT ta.op_type, ta.system AS system_a, ta.total_time_s AS time_a_s,\n"
         "  tb.system AS system_b, tb.total_time_s AS time_b_s,\n"
-        "  tb.total_time_s - ta.total_time_s AS diff_s\n"
+        "  tb.total_time_s - ta.total_time_s AS diff_s,\n"
+        "  ta.weights_location AS weights_a, tb.weights_location AS weights_b\n"
         f"FROM t ta JOIN t tb ON ta.op_type = tb.op_type AND ta.system_id = {lit(a)} "
         f"AND tb.system_id = {lit(b)}\n"
         "ORDER BY abs(tb.total_time_s - ta.total_time_s) DESC, ta.op_type"
@@ -382,3 +384,16 @@ def inventory_sql(target: str) -> str:
             "ORDER BY min(o.op_index)"
         )
     return f"SELECT DISTINCT {target} FROM configs WHERE {target} IS NOT NULL ORDER BY {target}"
+
+
+def dtype_check_sql(it: Intent, lex: Lexicon, defaults: dict) -> str:
+    """Which weight/activation/KV data types each system was run with (apples to apples?)."""
+    conds = config_where(it, lex, {k: v for k, v in defaults.items() if k != "phase"})
+    return (
+        "SELECT s.name AS system, c.weight_dtype, c.act_dtype, c.kv_dtype, "
+        "count(*) AS configs\n"
+        "FROM configs c JOIN systems s ON s.system_id = c.system_id"
+        + _where(conds)
+        + "\nGROUP BY s.name, c.weight_dtype, c.act_dtype, c.kv_dtype"
+        "\nORDER BY system, c.weight_dtype, c.act_dtype, c.kv_dtype"
+    )
