@@ -10,7 +10,9 @@ private copy next to it (``.<store>.ingest-<pid>.tmp``; a new store starts empty
 3. one transaction applies the staged rows (for --replace it first deletes the old sweep's
    configs and operators) and recomputes ``is_pareto`` for the sweeps touched;
 4. the copy is checkpointed, closed and atomically renamed over the store (os.replace).
-While ingest runs it holds the store open read-only, so no other writer can start.
+While ingest runs it holds the store open read-only, so no other writer can start, and a
+lock on the store's directory, so a second ingest waits instead of overwriting this one.
+Readers that already have the store open keep seeing the old file until they reopen it.
 Staged configs/operators become the store's tables by a rename when the store has none yet,
 so a first load costs about one write of the data; appending to a non-empty store copies
 them once more. Unknown columns in configs/operators go into their ``extra`` JSON (listed in
@@ -197,6 +199,24 @@ def _open_guard(store: Path) -> duckdb.DuckDBPyConnection | None:
         ) from exc
 
 
+@contextmanager
+def _ingest_lock(store: Path):
+    """One ingest at a time per directory: two working copies renamed over one store would
+    silently drop the first. A second ingest waits (flock on the directory, released on exit,
+    even on a crash; no lock file is left behind)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no cross-process lock, documented
+        yield
+        return
+    fd = os.open(store.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
 def _load_importer(fmt: str, paths: list[Path], sweep_id: str | None) -> dict:
     import importlib
 
@@ -288,28 +308,41 @@ def ingest(
                 f"create it first (mkdir -p {store.parent}) or choose another --store path.",
             )
         )
-    guard = _open_guard(store)
-    work = store.with_name(f".{store.name}.ingest-{os.getpid()}.tmp")
-    _remove(_work_paths(work))
-    try:
-        if guard is not None:
-            shutil.copy2(store, work)
-            wal = Path(f"{store}.wal")
-            if wal.exists():
-                shutil.copy2(wal, Path(f"{work}.wal"))
-        con = duckdb.connect(str(work))
-        try:
-            report = _run(con, paths, store, fmt, replace, progress, sweep_id)
-            con.execute("CHECKPOINT")
-        finally:
-            con.close()
-        os.replace(work, store)
-        # The old WAL (if any) is already part of the copy; replaying it again would corrupt it.
-        Path(f"{store}.wal").unlink(missing_ok=True)
-    finally:
+    with _ingest_lock(store):
+        guard = _open_guard(store)
+        work = store.with_name(f".{store.name}.ingest-{os.getpid()}.tmp")
         _remove(_work_paths(work))
-        if guard is not None:
-            guard.close()
+        try:
+            try:
+                if guard is not None:
+                    shutil.copy2(store, work)
+                    wal = Path(f"{store}.wal")
+                    if wal.exists():
+                        shutil.copy2(wal, Path(f"{work}.wal"))
+                con = duckdb.connect(str(work))
+            except (OSError, duckdb.IOException) as exc:
+                raise IngestError(
+                    Problem(
+                        str(store),
+                        None,
+                        None,
+                        f"cannot write a working copy next to the store: {exc}",
+                        "ingest needs write access and free space (about the store's size plus "
+                        "the new data) in the store's directory.",
+                    )
+                ) from exc
+            try:
+                report = _run(con, paths, store, fmt, replace, progress, sweep_id)
+                con.execute("CHECKPOINT")
+            finally:
+                con.close()
+            os.replace(work, store)
+            # The old WAL (if any) is already in the copy; replaying it again would corrupt it.
+            Path(f"{store}.wal").unlink(missing_ok=True)
+        finally:
+            _remove(_work_paths(work))
+            if guard is not None:
+                guard.close()
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -493,15 +526,16 @@ def _apply(
             if st is None:
                 continue
             key = TABLES_BY_NAME[table].key[0]
-            new = con.execute(
-                f"SELECT count(DISTINCT {key}) FROM {st.stage} WHERE {key} NOT IN (SELECT {key} FROM {table})"
-            ).fetchall()[0][0]
-            con.execute(f"INSERT OR REPLACE INTO {table} SELECT * FROM {st.stage}")
+            total, new = con.execute(
+                f"SELECT count(DISTINCT {key}), count(DISTINCT {key}) FILTER "
+                f"(WHERE {key} NOT IN (SELECT {key} FROM {table})) FROM {st.stage}"
+            ).fetchall()[0]
+            con.execute(f"INSERT OR REPLACE INTO {table} SELECT DISTINCT * FROM {st.stage}")
             con.execute(f"DROP TABLE {st.stage}")
             if table == "systems":
-                report.systems, report.systems_new = st.rows, new
+                report.systems, report.systems_new = total, new
             elif table == "models":
-                report.models, report.models_new = st.rows, new
+                report.models, report.models_new = total, new
         affected: list[str] = []
         for table in _BIG:
             st = staged.get(table)

@@ -27,6 +27,8 @@ from coview.store.native import Source
 from coview.store.schema import TABLES_BY_NAME, Column
 
 MAX_SHOWN = 10
+# Tables whose identical rows may repeat across input files (and match the store's).
+SHARED = ("systems", "models")
 REL_TOL = 1e-6
 
 _INT_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
@@ -446,6 +448,13 @@ class _Checker:
                     f"SELECT count(*) FROM (SELECT 1 FROM {st.stage} GROUP BY {kq} "
                     "HAVING count(*) > 1)"
                 ).fetchall()[0][0]
+        elif st.table in SHARED:
+            # Two sweep directories may both describe the same chip or model: identical rows
+            # are one row; only the same id with different values is a conflict.
+            dup = self.con.execute(
+                f"SELECT count(DISTINCT s) - count(DISTINCT {kq}) FROM "
+                f"(SELECT {kq}, s FROM {st.stage} s WHERE {kq} IS NOT NULL)"
+            ).fetchall()[0][0]
         else:
             dup = self.con.execute(
                 f"SELECT count(*) - count(DISTINCT ({kq})) FROM {st.stage} WHERE "
@@ -453,10 +462,11 @@ class _Checker:
             ).fetchall()[0][0]
         if not dup:
             return
+        having = "count(DISTINCT s) > 1" if st.table in SHARED else "count(*) > 1"
         rows = self.con.execute(
-            f"SELECT {kq}, list(rowid ORDER BY rowid) AS ids FROM {st.stage} "
+            f"SELECT {kq}, list(rowid ORDER BY rowid) AS ids FROM {st.stage} s "
             f"WHERE {' AND '.join(f'{q(k)} IS NOT NULL' for k in key)} "
-            f"GROUP BY {kq} HAVING count(*) > 1 ORDER BY min(rowid) LIMIT {MAX_SHOWN}"
+            f"GROUP BY {kq} HAVING {having} ORDER BY min(rowid) LIMIT {MAX_SHOWN}"
         ).fetchall()
         for r in rows:
             ids = r[-1]
@@ -464,12 +474,13 @@ class _Checker:
             first = st.locate(ids[0])
             keytxt = ", ".join(f"{k}={_show(v)}" for k, v in zip(key, r[:-1], strict=True))
             where = f"row {first[1]}" if first[0] == file else f"{first[0]} row {first[1]}"
+            differs = " with different values" if st.table in SHARED else ""
             self.problems.append(
                 Problem(
                     file,
                     row,
                     ", ".join(key),
-                    f"duplicate key {keytxt}: already used on {where}.",
+                    f"duplicate key {keytxt}: already used{differs} on {where}.",
                     f"each {st.table} row needs a unique ({', '.join(key)}); remove the "
                     "duplicate or give it a new key.",
                 )

@@ -318,3 +318,40 @@ def test_pending_wal_of_the_store_is_kept_and_not_replayed_twice(tmp_path):
     ingest([write_sweep(tmp_path / "b", sweep_id="b", config_start=100)], store, progress=False)
     assert not wal.exists()
     assert rows(store, "SELECT sweep_id FROM sweeps ORDER BY 1") == [("b",), ("from-wal",), ("s1",)]
+
+
+def test_two_sweep_directories_in_one_ingest(tmp_path):
+    a = write_sweep(tmp_path / "a", sweep_id="a")
+    b = write_sweep(tmp_path / "b", sweep_id="b", config_start=101)
+    store = tmp_path / "s.duckdb"
+    report = ingest([a, b], store, progress=False)
+    assert sorted(report.sweeps) == ["a", "b"]
+    assert rows(store, "SELECT sweep_id, count(*) FROM configs GROUP BY 1 ORDER BY 1") == [
+        ("a", 8),
+        ("b", 8),
+    ]
+    # An error in the second directory's file is reported against that file and its own row.
+    t = sweep_tables(sweep_id="d", config_start=301)
+    t["operators"][2]["op_class"] = "conv"
+    c = write_sweep(tmp_path / "c", sweep_id="c", config_start=201)
+    d = write_tables(tmp_path / "d", t)
+    before = file_digest(store)
+    with pytest.raises(IngestError) as info:
+        ingest([c, d], store, progress=False)
+    assert info.value.file == str(d / "operators.parquet") and info.value.row == 3
+    assert file_digest(store) == before
+
+
+def test_concurrent_ingests_into_one_store_both_land(tmp_path):
+    store = tmp_path / "s.duckdb"
+    ingest(
+        [write_sweep(tmp_path / "base", sweep_id="base", config_start=1000)], store, progress=False
+    )
+    dirs = [
+        write_sweep(tmp_path / f"w{i}", sweep_id=f"w{i}", config_start=100 * (i + 1))
+        for i in range(2)
+    ]
+    code = "import sys; from pathlib import Path; from coview.store.ingest import ingest; ingest([Path(sys.argv[1])], Path(sys.argv[2]), progress=False)"
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(d), str(store)]) for d in dirs]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    assert rows(store, "SELECT sweep_id FROM sweeps ORDER BY 1") == [("base",), ("w0",), ("w1",)]

@@ -37,9 +37,9 @@ def _drop_col(table: str, column: str):
     return mutate
 
 
-def _dup(table: str, row: int):
+def _dup(table: str, row: int, **changes):
     def mutate(t):
-        t[table].append(dict(t[table][row - 1]))
+        t[table].append(dict(t[table][row - 1], **changes))
 
     return mutate
 
@@ -273,12 +273,12 @@ CASES = [
     ),
     (
         "duplicate-system",
-        _dup("systems", 1),
+        _dup("systems", 1, name="Other name"),
         "parquet",
         "systems.parquet",
         3,
         "system_id",
-        "duplicate key",
+        "duplicate key system_id='sysA': already used with different values on row 1",
     ),
     (
         "config-id-used-by-other-sweep",
