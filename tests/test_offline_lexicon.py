@@ -90,3 +90,17 @@ def test_answers_and_nulls_on_another_store(other_store):
     assert r.status == "refused" and "tdp_w" in r.answer
     r = pipe.ask("which op takes longest on quark 2 decode batch 1 tp 1")
     assert r.status == "answered" and "q_proj takes longest" in r.answer
+
+
+def test_two_sweeps_pick_one_that_holds_the_named_system(tmp_path):
+    from coview.sample_data import DEFAULT_SWEEP, MISMATCH_SWEEP
+    from coview.store.ingest import ingest
+
+    store = tmp_path / "both.duckdb"
+    ingest([DEFAULT_SWEEP], store, fmt="native", progress=False)
+    ingest([MISMATCH_SWEEP], store, fmt="native", progress=False)
+    pipe = Pipeline(store, backend="offline")
+    r = pipe.ask("h100 decode latency b8 tp8 bf16")  # only the serving sweep has an H100
+    assert r.status == "answered" and r.grounding.ok, r.answer
+    assert "the newest sweep that holds what you named" in r.answer
+    assert {x["config_id"] for x in r.rows} and all(x["system"] == "H100" for x in r.rows)

@@ -126,9 +126,24 @@ class OfflineSelector:
         if it.config_id is not None:
             config_level = False
         sweep = context.sweep_id or it.sweep
-        if not sweep and len(lex.sweeps) > 1 and config_level:
-            sweep = lex.sweeps[0][0]
-            notes.append(f"sweep {lex.sweeps[0][1]} (the newest of {len(lex.sweeps)} sweeps)")
+        if not sweep and len(lex.sweeps) > 1 and (config_level or it.kind.startswith("op_")):
+            # the newest sweep that holds every named system and model
+            fits = [
+                (sid, name)
+                for sid, name in lex.sweeps
+                if set(it.systems) <= lex.sweep_contents.get(sid, (set(), set()))[0]
+                and set(it.models) <= lex.sweep_contents.get(sid, (set(), set()))[1]
+            ]
+            if not fits:
+                raise Unanswerable(
+                    "no single sweep holds all of "
+                    + ", ".join(lex.systems[s].name for s in it.systems)
+                    + "; name a sweep ("
+                    + ", ".join(n for _, n in lex.sweeps[:5])
+                    + ")"
+                )
+            sweep = fits[0][0]
+            notes.append(f"sweep '{fits[0][1]}', the newest sweep that holds what you named")
         if it.config_id is None:
             defaults["sweep"] = sweep
         if config_level and len(lex.models) > 1 and not it.models:

@@ -610,6 +610,7 @@ class Lexicon:
     models: dict[str, Model] = field(default_factory=dict)
     model_variants: dict[str, str] = field(default_factory=dict)  # squashed -> model_id
     sweeps: list[tuple[str, str]] = field(default_factory=list)  # (sweep_id, name), newest first
+    sweep_contents: dict[str, tuple[set, set]] = field(default_factory=dict)  # systems, models
     phases: list[str] = field(default_factory=list)
     batch_sizes: list[int] = field(default_factory=list)
     tps: list[int] = field(default_factory=list)
@@ -683,6 +684,12 @@ def build_lexicon(con: duckdb.DuckDBPyConnection) -> Lexicon:
             "SELECT sweep_id, name FROM sweeps ORDER BY ingested_at DESC NULLS LAST, sweep_id DESC"
         ).fetchall()
     ]
+    # Which systems and models each sweep holds, to pick a sweep that can answer.
+    for sid, systems, models in con.execute(
+        "SELECT sweep_id, list(DISTINCT system_id), list(DISTINCT model_id) FROM configs "
+        "GROUP BY sweep_id"
+    ).fetchall():
+        lex.sweep_contents[sid] = (set(systems or []), set(models or []))
     # One scan of configs for all low-cardinality columns.
     agg = con.execute(
         "SELECT list(DISTINCT phase), list(DISTINCT batch_size), list(DISTINCT tp), "
