@@ -22,6 +22,7 @@ and recomputed.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
@@ -52,6 +53,7 @@ FORMATS = ("native", "llm-analysis")
 _IMPORTERS = {"llm-analysis": "coview.store.importers.llm_analysis"}
 _ORDER = ("sweeps", "systems", "models", "configs", "operators")
 _BIG = ("configs", "operators")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -333,7 +335,9 @@ def ingest(
                 ) from exc
             try:
                 report = _run(con, paths, store, fmt, replace, progress, sweep_id)
+                t_ck = time.perf_counter()
                 con.execute("CHECKPOINT")
+                log.debug("checkpoint: %.2f s", time.perf_counter() - t_ck)
             finally:
                 con.close()
             os.replace(work, store)
@@ -356,6 +360,7 @@ def _run(
     progress: bool,
     sweep_id: str | None,
 ) -> IngestReport:
+    t_phase = time.perf_counter()
     bar = _Progress(progress)
     bar.setup(con)
     create_schema(con)
@@ -409,6 +414,8 @@ def _run(
             "configs": {"sweep_id": _lit(sweep_id)},
         }
 
+    log.debug("sources: %.2f s", time.perf_counter() - t_phase)
+    t_phase = time.perf_counter()
     # 2. Column names and castability, per source.
     problems: list[Problem] = []
     for table, srcs in sources.items():
@@ -417,6 +424,8 @@ def _run(
     if problems:
         raise IngestError(problems)
 
+    log.debug("source checks: %.2f s", time.perf_counter() - t_phase)
+    t_phase = time.perf_counter()
     # 3. Stage: DuckDB reads each file straight into a staging table with schema v1 types.
     staged: dict[str, Staged] = {}
     for table in _ORDER:
@@ -483,12 +492,16 @@ def _run(
             [now, source_path],
         )
 
+    log.debug("staging: %.2f s", time.perf_counter() - t_phase)
+    t_phase = time.perf_counter()
     # 4. Validate everything before anything is applied.
     with bar.during("validating"):
         problems, replaced = validate_staged(con, staged, replace)
     if problems:
         raise IngestError(problems)
 
+    log.debug("validation: %.2f s", time.perf_counter() - t_phase)
+    t_phase = time.perf_counter()
     # 5. Apply in one transaction.
     report.replaced = replaced
     report.sweeps = (
@@ -501,6 +514,7 @@ def _run(
     )
     with bar.during("writing the store and Pareto flags"):
         _apply(con, staged, replaced, report, bar)
+    log.debug("apply + Pareto: %.2f s", time.perf_counter() - t_phase)
     return report
 
 
