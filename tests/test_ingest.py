@@ -355,3 +355,18 @@ def test_concurrent_ingests_into_one_store_both_land(tmp_path):
     procs = [subprocess.Popen([sys.executable, "-c", code, str(d), str(store)]) for d in dirs]
     assert [p.wait(timeout=120) for p in procs] == [0, 0]
     assert rows(store, "SELECT sweep_id FROM sweeps ORDER BY 1") == [("base",), ("w0",), ("w1",)]
+
+
+def test_crash_while_applying_leaves_the_store_and_no_temp_files(tmp_path, monkeypatch):
+    store = tmp_path / "s.duckdb"
+    ingest([write_sweep(tmp_path / "a")], store, progress=False)
+    before, listing = file_digest(store), dir_listing(tmp_path)
+
+    def boom(con, sweep_ids=None):
+        raise RuntimeError("simulated crash after the rows were inserted")
+
+    monkeypatch.setattr("coview.store.ingest.update_pareto", boom)
+    with pytest.raises(RuntimeError):
+        ingest([write_sweep(tmp_path / "b", sweep_id="b", config_start=100)], store, progress=False)
+    assert file_digest(store) == before
+    assert dir_listing(tmp_path) == sorted([*listing, "b"])
