@@ -234,6 +234,17 @@ def _load_importer(fmt: str, paths: list[Path], sweep_id: str | None) -> dict:
     except IngestError:
         raise
     except Exception as exc:  # the importer's own errors become one clear refusal
+        if all(hasattr(exc, a) for a in ("file", "message", "hint")):
+            # The importer says which file, what is wrong and what to do (ImportFormatError).
+            raise IngestError(
+                Problem(
+                    str(exc.file),
+                    None,
+                    getattr(exc, "key", None),
+                    f"{str(exc.message).rstrip('.')}.",
+                    f"{str(exc.hint).rstrip('.')}.",
+                )
+            ) from exc
         raise IngestError(
             Problem(
                 ", ".join(str(p) for p in paths),

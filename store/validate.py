@@ -72,12 +72,16 @@ class Problem:
     hint: str = ""
 
     def __str__(self) -> str:
-        where = [self.file or "input"]
+        where = [self.file] if self.file else []
         if self.row is not None:
             where.append(f"row {self.row}")
         if self.column:
             where.append(f"column {self.column}")
-        text = f"{', '.join(where)}: {self.message}"
+        text = (
+            f"{', '.join(where)}: {self.message}"
+            if where
+            else self.message[:1].upper() + self.message[1:]
+        )
         if self.hint:
             text += f"\n   fix: {self.hint}"
         return text

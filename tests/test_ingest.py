@@ -370,3 +370,31 @@ def test_crash_while_applying_leaves_the_store_and_no_temp_files(tmp_path, monke
         ingest([write_sweep(tmp_path / "b", sweep_id="b", config_start=100)], store, progress=False)
     assert file_digest(store) == before
     assert dir_listing(tmp_path) == sorted([*listing, "b"])
+
+
+def test_importer_error_with_file_and_hint_is_passed_through(tmp_path, monkeypatch):
+    class ImportFormatError(ValueError):
+        def __init__(self, file, message, hint, key=None):
+            self.file, self.message, self.hint, self.key = str(file), message, hint, key
+            super().__init__(message)
+
+    def load(paths, sweep_id):
+        raise ImportFormatError(
+            paths[0] / "x-summary.json",
+            "missing key 'decode_latency'",
+            "rerun the tool",
+            "decode_latency",
+        )
+
+    fake = types.ModuleType("coview.store.importers.llm_analysis")
+    fake.load = load
+    monkeypatch.setitem(sys.modules, "coview.store.importers.llm_analysis", fake)
+    with pytest.raises(IngestError) as info:
+        ingest([tmp_path], tmp_path / "s.duckdb", fmt="llm-analysis", progress=False)
+    err = info.value
+    assert (err.file, err.column, err.hint) == (
+        str(tmp_path / "x-summary.json"),
+        "decode_latency",
+        "rerun the tool.",
+    )
+    assert "missing key 'decode_latency'" in str(err)
