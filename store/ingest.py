@@ -36,7 +36,7 @@ from pathlib import Path
 import duckdb
 from coview.store.native import Source, find_table_files, open_file_source, open_frame_source
 from coview.store.pareto import update_pareto
-from coview.store.schema import TABLES, TABLES_BY_NAME, create_schema, ddl_statements
+from coview.store.schema import TABLES_BY_NAME, create_schema, ddl_statements
 from coview.store.validate import (
     IngestError,
     Problem,
@@ -588,8 +588,3 @@ def _apply(
     except BaseException:
         con.execute("ROLLBACK")
         raise
-
-
-def known_tables() -> list[str]:
-    """Names of the tables a native sweep may hold (for messages and docs)."""
-    return [t.name for t in TABLES]
