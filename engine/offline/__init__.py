@@ -211,16 +211,26 @@ class OfflineSelector:
             ]
             kind = it.kind = "lookup"
             intent["kind"] = kind
-        # "what does an H100 cost per hour": the chip's price, not a configuration's
+        # "what does an H100 cost per hour", "which chip is cheapest per hour": the chip's
+        # price (TCO per chip-hour), not a configuration's
+        about_chips = bool(it.systems) or bool(it.words & _CHIP_WORDS)
         if (
-            kind == "lookup"
-            and len(it.systems) == 1
+            kind in ("lookup", "compare", "rank")
+            and about_chips
             and no_config_filter
+            and it.config_id is None
+            and not it.words & _CONFIG_WORDS
             and [m.column for m in it.metrics] == ["tco_usd_per_hour"]
             and lex.metric("systems", "tco_usd_per_chip_hour")
         ):
             it.metrics = [lex.metric("systems", "tco_usd_per_chip_hour")]
             kind = it.kind = intent["kind"] = "property"
+        if any(w in it.words for w in ("thousand", "1k")) and any(
+            m.column == "usd_per_1m_tokens" for m in it.metrics
+        ):
+            notes.append(
+                "the data holds cost per million tokens; per thousand tokens is a thousandth of it"
+            )
         if kind in ("lookup", "compare", "rank", "trend") and not it.metrics:
             if (
                 kind == "lookup"
@@ -259,6 +269,16 @@ class OfflineSelector:
 
         if kind in ("property", "model_property"):
             table = "systems" if kind == "property" else "models"
+            if (
+                kind == "property"
+                and it.yesno
+                and len(it.systems) == 1
+                and it.direction
+                and it.words & _CHIP_WORDS
+            ):
+                # "is TPU v5e the cheapest chip per hour?": rank every chip, then check it
+                intent["subject"] = lex.systems[it.systems[0]].name
+                it.systems = []
             metrics = [m for m in it.metrics if m.table == table]
             sql = [sqlgen.property_sql(it, metrics, table)]
             intent["metrics"] = [[m.table, m.column] for m in metrics]
@@ -286,6 +306,10 @@ class OfflineSelector:
             ]
         elif kind == "rank":
             words = it.words
+            if it.yesno and len(it.systems) == 1 and it.words & _CHIP_WORDS:
+                # "is MI300X the fastest system?": rank every system, then check the named one
+                intent["subject"] = lex.systems[it.systems[0]].name
+                it.systems = []
             per_system = (
                 not it.systems
                 and not (
@@ -366,6 +390,22 @@ class OfflineSelector:
         return Selection(True, sql=sql, intent=intent, suggestions=suggestions(lex))
 
 
+_CHIP_WORDS = {
+    "chip",
+    "chips",
+    "system",
+    "systems",
+    "gpu",
+    "gpus",
+    "accelerator",
+    "accelerators",
+    "hardware",
+    "tpu",
+    "tpus",
+    "device",
+    "devices",
+}
+_CONFIG_WORDS = {"config", "configs", "configuration", "configurations", "setting", "settings"}
 _NEED_WORDS = {
     "need",
     "needs",

@@ -259,6 +259,10 @@ class OfflineAnswerer:
             if r.get(m.column) is None:
                 continue
             rest.append(f"  {describe(r, self.lex)}: {fmt_value(r[m.column], m.unit)}{more(r)}")
+        subject = intent.get("subject")
+        if subject:
+            ok = any(r.get("system") == subject and r.get(m.column) == top[m.column] for r in rows)
+            head = f"{'Yes' if ok else 'No'}: {head[0].lower()}{head[1:]}"
         text = head
         if rest:
             text += "\nThen:\n" + "\n".join(rest)
@@ -283,10 +287,19 @@ class OfflineAnswerer:
                 f"({ratio(top[c], low[c])}).",
             )
         elif intent.get("direction") and len(rows) > 1:
-            word = {"best": "best", "worst": "worst", "high": "highest", "low": "lowest"}[
-                intent["direction"]
-            ]
-            lines.insert(0, f"{rows[0][label]} has the {word} {metrics[0].label}.")
+            m0 = metrics[0]
+            d = intent["direction"]
+            if d in ("best", "worst") and m0.better:
+                word = "lowest" if (m0.better == "low") == (d == "best") else "highest"
+            else:
+                word = {"best": "best", "worst": "worst", "high": "highest", "low": "lowest"}[d]
+            head = f"{rows[0][label]} has the {word} {m0.label}."
+            subject = intent.get("subject")
+            if subject:
+                top_v = rows[0][m0.column]
+                ok = any(r[label] == subject and r[m0.column] == top_v for r in rows)
+                head = f"{'Yes' if ok else 'No'}: {head}"
+            lines.insert(0, head)
         return "\n".join(lines) + _tail(intent)
 
     _a_model_property = _a_property
@@ -539,7 +552,15 @@ class OfflineAnswerer:
                 )
             else:
                 out.append(f"{sysname}, {dt}: " + "; ".join(parts) + ".")
-        return "\n".join(out) + _tail(intent)
+        lead = ""
+        if intent.get("yesno") and rows and not {"which", "what"} & set(intent.get("order") or []):
+            if all(r["all_fit"] for r in rows):
+                lead = "Yes. "
+            elif not any(r["any_fit"] for r in rows):
+                lead = "No. "
+            else:
+                lead = "Yes, but not in every configuration named (see below). "
+        return lead + "\n".join(out) + _tail(intent)
 
     # -- operator-level -----------------------------------------------------------------
 
@@ -617,6 +638,9 @@ class OfflineAnswerer:
         out = []
         want = intent.get("bound_filter")
         which = want and "which" in (intent.get("order") or []) and not intent.get("op_types")
+        lead = self._bound_verdict(intent, ev[0].records())
+        if lead:
+            out.append(lead)
         for grp in self._by_config(ev[0].records()):
             lines, hits = [], []
             for r in grp:
@@ -648,8 +672,60 @@ class OfflineAnswerer:
             out.extend(lines)
         return "\n".join(out) + _tail(intent)
 
+    def _bound_verdict(self, intent: dict, rows: list[dict]) -> str:
+        """'Yes: attn_sv is memory-bound on ...' for 'is attn_sv memory bound ...?'."""
+        want = intent.get("bound_filter")
+        order = intent.get("order") or []
+        ops = intent.get("op_types") or []
+        kinds = {"compute", "memory", "communication", "comm", "collective"} & set(order)
+        if not (intent.get("yesno") and want and ops) or (len(kinds) > 1 and "or" in order):
+            return ""
+        named = [r for r in rows if r.get("op_type") in ops]
+        if not named:
+            return ""
+        parts, ok = [], True
+        for r in named:
+            times = {
+                "compute": _need(r, "compute_time_s"),
+                "memory": _need(r, "memory_time_s"),
+                "communication": _need(r, "comm_time_s"),
+            }
+            kind = max(times, key=lambda k: times[k])
+            ok = ok and kind == want
+            rest = [k for k in times if k != kind]
+            parts.append(
+                f"{r['op_type']} is {kind}-bound on {describe(r, self.lex)}: {kind} "
+                f"{fmt_value(times[kind], 's')} vs {rest[0]} {fmt_value(times[rest[0]], 's')} "
+                f"and {rest[1]} {fmt_value(times[rest[1]], 's')} per instance"
+            )
+        return f"{'Yes' if ok else 'No'}: " + "; ".join(parts) + "."
+
+    def _weights_verdict(self, intent: dict, rows: list[dict]) -> str:
+        """'Yes'/'No' for 'are k_proj's weights in SRAM?' (one location named, not a choice)."""
+        order = intent.get("order") or []
+        locs = {"sram", "hbm"} & set(order)
+        if not intent.get("yesno") or len(locs) != 1:
+            return ""
+        want = next(iter(locs))
+        ops = intent.get("op_types") or []
+        named = [
+            r
+            for r in rows
+            if (r.get("op_type") in ops if ops else r.get("weights_location") is not None)
+        ]
+        if not named:
+            return ""
+        for r in named:
+            if r.get("weights_location") is None and (
+                r.get("bytes_weight") is None or r["bytes_weight"] > 0
+            ):
+                raise NullValue("weights_location")
+        ok = all(str(r.get("weights_location") or "").lower() == want for r in named)
+        return "Yes. " if ok else "No. "
+
     def _a_op_weights(self, intent: dict, ev: list[Evidence]) -> str:
         out = []
+        lead = self._weights_verdict(intent, ev[0].records())
         for grp in self._by_config(ev[0].records()):
             with_w = [r for r in grp if r.get("weights_location") is not None]
             if not with_w:
@@ -670,7 +746,7 @@ class OfflineAnswerer:
             if nul:
                 line += f" {', '.join(nul)}: no weights location (no weights)."
             out.append(line)
-        return "\n".join(out) + _tail(intent)
+        return lead + "\n".join(out) + _tail(intent)
 
     def _a_op_share(self, intent: dict, ev: list[Evidence]) -> str:
         what = intent.get("share_label", "the selected operators")

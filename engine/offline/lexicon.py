@@ -36,7 +36,41 @@ def tokens(text: str) -> list[str]:
     for sym, word in _SYMBOLS:
         text = text.replace(sym, word)
     text = re.sub(r"(?<=\d),(?=\d{3})", "", text)  # 1,000 -> 1000
-    return _TOKEN_RE.findall(text.replace("_", " "))
+    return _units(_TOKEN_RE.findall(text.replace("_", " ")))
+
+
+# Counts written with a unit ("1M tokens", "per 1k", "Mtok"): a quantity, never a name.
+_MILLION = {"1m", "1mm", "1mn", "mtok", "mtoks", "mtokens", "1mtok", "1mtoks", "1mtokens"}
+_THOUSAND = {"1k", "ktok", "ktoks", "1ktok", "1ktokens", "ktokens"}
+_TOKEN_WORDS = {"tokens", "token", "tok", "toks"}
+
+
+def _units(toks: list[str]) -> list[str]:
+    """'1m tokens'/'per 1m'/'1 million'/'mtok' -> 'million tokens'; '1k' -> 'thousand'."""
+    out: list[str] = []
+    i = 0
+    while i < len(toks):
+        tok, nxt = toks[i], toks[i + 1] if i + 1 < len(toks) else ""
+        prev = out[-1] if out else ""
+        unit_ctx = nxt in _TOKEN_WORDS or (
+            prev in ("per", "usd", "every") and nxt not in ("context", "ctx", "sequence")
+        )
+        if tok in _MILLION and (unit_ctx or tok.endswith(("tok", "toks", "tokens"))):
+            out.append("million")
+            if tok.endswith(("tok", "toks", "tokens")) and nxt not in _TOKEN_WORDS:
+                out.append("tokens")
+        elif tok in _THOUSAND and (unit_ctx or tok.endswith(("tok", "toks", "tokens"))):
+            out.append("thousand")
+            if tok.endswith(("tok", "toks", "tokens")) and nxt not in _TOKEN_WORDS:
+                out.append("tokens")
+        elif tok == "1" and nxt in ("million", "thousand") and prev in ("per", "usd", "every"):
+            pass  # "per 1 million tokens": the 1 is part of the unit
+        elif tok in ("1000", "1000000") and nxt in _TOKEN_WORDS and prev in ("per", "usd", "every"):
+            out.append("thousand" if tok == "1000" else "million")
+        else:
+            out.append(tok)
+        i += 1
+    return out
 
 
 def squash(text: str) -> str:
@@ -352,7 +386,8 @@ _syn(
     "perf per tco;performance per tco;perf per dollar;"
     "performance per dollar;perf per usd;perf per usd per hour;perf tco;cost efficiency;"
     "cost effective;cost-effective;tokens per second per dollar;throughput per dollar;"
-    "throughput per tco;bang for the buck;bang for buck;value for money",
+    "throughput per tco;bang for the buck;bang for buck;value for money;cost efficient;"
+    "cost-efficient;tokens per second per usd;tok per s per usd;perf per usd per h",
 )
 _syn(
     "configs",
@@ -360,12 +395,17 @@ _syn(
     "cost per million tokens;cost per 1m tokens;"
     "usd per m tokens;usd per million tokens;usd per 1m tokens;dollars per million tokens;"
     "price per million tokens;cost per token;price per token;cost;cheapest;cheaper;"
-    "usd per mtok;cost per mtok",
+    "usd per mtok;cost per mtok;per million tokens;usd per million;cost per million;"
+    "price per million;million tokens cost;cost of a million tokens;per thousand tokens;"
+    "cost per thousand tokens;usd per thousand tokens;price per thousand tokens;"
+    "token cost;token price;serving cost;inference cost",
 )
 _syn(
     "configs",
     "tco_usd_per_hour",
-    "tco;cost per hour;hourly cost;total cost of ownership;usd per hour;dollars per hour",
+    "tco;cost per hour;hourly cost;total cost of ownership;usd per hour;dollars per hour;"
+    "hourly price;price per hour;hourly rate;usd per h;usd per hr;cost an hour;"
+    "costs per hour;price an hour;hourly tco;tco per hour",
 )
 _syn("configs", "power_w", "power;power draw;power consumption;watts;wattage")
 _syn("configs", "energy_j", "energy;joules;energy per step;energy consumption")
@@ -430,7 +470,8 @@ _syn(
     "tco_usd_per_chip_hour",
     "price per chip hour;cost per chip hour;chip hour;"
     "tco per chip;tco per chip hour;chip price;price per chip;usd per chip hour;"
-    "cost per chip",
+    "cost per chip;per chip hour;per chip per hour;chip per hour;hourly price per chip;"
+    "hourly chip price;hourly cost per chip;usd per chip per hour",
 )
 _syn("systems", "vendor", "vendor;manufacturer;who makes;made by")
 _syn("models", "num_layers", "layers;number of layers;layer count;how many layers")

@@ -78,6 +78,8 @@ class Intent:
     threshold: float | None = None  # a target named in the question, in base units
     threshold_unit: str | None = None  # 's' or 'tok/s'
     yesno: bool = False
+    capacity: bool = False  # "can X hold Y", "is there room for", "enough HBM for"
+    hourly: bool = False  # a price "per hour": TCO, not cost per million tokens
     inventory: str | None = None  # "which systems are in the data": a table or column
     bound_filter: str | None = None  # "which operators are memory-bound"
     order: list[str] = field(default_factory=list)  # the question's tokens, in order
@@ -110,9 +112,19 @@ _NUM_WORDS = {
     "thirty": 30,
     "three": 3,
     "six": 6,
+    "five": 5,
+    "seven": 7,
+    "nine": 9,
+    "ten": 10,
+    "twelve": 12,
+    "twenty": 20,
+    "thirtytwo": 32,
+    "sixtyfour": 64,
     "a": 1,
     "an": 1,
 }
+# Number words that may stand for a value after "batch of", "TP of" ("a"/"an" may not).
+_VALUE_WORDS = {k: v for k, v in _NUM_WORDS.items() if k not in ("a", "an", "single")}
 
 PHASE_PHRASES = {
     "prefill": (
@@ -306,6 +318,85 @@ FAST_WORDS = {"fastest", "quickest", "faster", "quicker", "speediest"}
 SLOW_WORDS = {"slowest", "slower", "slow"}
 CHEAP_WORDS = {"cheapest", "cheaper"}
 EFFICIENT_WORDS = {"efficient", "efficiency"}
+# Adjectives whose direction depends on the word, not on the metric's raw scale: "most
+# economical" is the best (lowest cost, highest perf/TCO), "most expensive" the worst.
+GOOD_ADJ = {
+    "efficient",
+    "economical",
+    "economic",
+    "effective",
+    "performant",
+    "affordable",
+    "competitive",
+    "attractive",
+}
+BAD_ADJ = {"expensive", "costly", "pricey", "inefficient", "wasteful"}
+# Words that make a question about money when it names no metric.
+COST_ADJ = {
+    "expensive",
+    "costly",
+    "pricey",
+    "priciest",
+    "costliest",
+    "affordable",
+    "economical",
+    "economic",
+    "inexpensive",
+    "cheap",
+    "cheapest",
+    "cheaper",
+    "cost",
+    "costs",
+    "price",
+    "priced",
+    "pay",
+    "charge",
+    "spend",
+    "rate",
+}
+BEST_ADJ = {"best", "optimal", "ideal", "cheapest", "fastest", "quickest", "speediest"}
+WORST_ADJ = {"worst", "priciest", "costliest"}
+SUPERLATIVE_UP = {"most", "highest"}
+SUPERLATIVE_DOWN = {"least", "lowest"}
+# A price per hour (TCO) rather than per million tokens.
+HOUR_PHRASES = ("per hour", "an hour", "a hour", "per hr", "hourly", "each hour", "by the hour")
+# Verbs that ask whether a model fits on a system: "can X hold Y", "will it fit".
+CAPACITY_VERBS = {
+    "hold",
+    "holds",
+    "host",
+    "hosts",
+    "accommodate",
+    "accommodates",
+    "load",
+    "run",
+    "runs",
+    "serve",
+    "serves",
+    "handle",
+    "handles",
+    "support",
+    "supports",
+    "fit",
+    "fits",
+}
+CAPACITY_PHRASES = (
+    "enough memory",
+    "enough hbm",
+    "enough hbm capacity",
+    "enough memory capacity",
+    "enough capacity",
+    "enough space",
+    "enough room",
+    "room for",
+    "space for",
+    "big enough",
+    "large enough",
+    "fit in memory",
+    "fits in memory",
+    "fit in hbm",
+    "fits in hbm",
+)
 FIT_WORDS = {"fit", "fits", "fitting", "oom"}
 FIT_PHRASES = (
     "can run",
@@ -384,13 +475,18 @@ def _fmt_values(vals: list) -> str:
 def _numbers_after(t: _Tokens, i: int) -> list[tuple[int, int]]:
     """Numbers at i, i+2... joined by and/or/vs/to/','; returns (index, value)."""
     out = []
-    while t.free(i) and t.toks[i].isdigit():
-        out.append((i, int(t.toks[i])))
+
+    def val(k: int) -> int | None:
+        tok = t.toks[k] if 0 <= k < len(t.toks) else ""
+        return int(tok) if tok.isdigit() else _VALUE_WORDS.get(tok)
+
+    while t.free(i) and val(i) is not None:
+        out.append((i, val(i)))
         if (
             t.free(i + 1)
             and t.toks[i + 1] in ("and", "or", "vs", "versus", "to")
             and t.free(i + 2)
-            and t.toks[i + 2].isdigit()
+            and val(i + 2) is not None
         ):
             i += 2
         else:
@@ -759,6 +855,65 @@ def _take_dtypes(t: _Tokens, it: Intent, lex: Lexicon) -> None:
                 t.take(i + 1)
 
 
+def _take_capacity(t: _Tokens, it: Intent) -> None:
+    """'is there room for', 'enough HBM for', 'can X hold Y': a does-it-fit question.
+
+    The phrase is consumed so "HBM"/"memory" in it is not read as the capacity metric.
+    """
+    toks = t.toks
+    for phrase in CAPACITY_PHRASES:
+        seq = phrase.split()
+        for i in range(len(toks)):
+            if t.match_seq(seq, i):
+                t.take(i, len(seq))
+                it.capacity = True
+    words = set(toks)
+    if (
+        toks
+        and toks[0] in ("can", "could", "will", "would", "does", "do", "is", "are")
+        and words & CAPACITY_VERBS
+        and (it.models or words & {"model", "weights", "it"})
+    ):
+        it.capacity = True
+        for i, tok in enumerate(toks):
+            if tok in CAPACITY_VERBS and t.free(i):
+                t.take(i)
+
+
+def _take_hourly(t: _Tokens, it: Intent, lex: Lexicon) -> None:
+    """'per hour', 'hourly': a price per hour is TCO (per chip-hour for a chip), never the
+    cost per million tokens that 'cost'/'cheapest' alone would mean."""
+    toks = t.toks
+    hit = False
+    for phrase in HOUR_PHRASES:
+        seq = phrase.split()
+        for i in range(len(toks)):
+            if t.match_seq(seq, i):
+                t.take(i, len(seq))
+                hit = True
+    if not hit and not any(
+        m.column in ("tco_usd_per_hour", "tco_usd_per_chip_hour") for m in it.metrics
+    ):
+        return
+    it.hourly = True
+    tco = lex.metric("configs", "tco_usd_per_hour")
+    if any(m.column in ("tco_usd_per_hour", "tco_usd_per_chip_hour") for m in it.metrics):
+        # "cheapest chip per hour": the hour phrase names the metric, "cheapest" the direction
+        it.metrics = [m for m in it.metrics if m.column != "usd_per_1m_tokens"]
+    for k, m in enumerate(it.metrics):
+        if m.column == "usd_per_1m_tokens" and tco is not None:
+            it.metrics[k] = tco
+    if not hit:
+        return
+    if any(m.column in ("throughput_tok_per_s", "energy_j") for m in it.metrics) or (
+        set(toks) & {"tokens", "token", "requests", "queries"} and not set(toks) & COST_ADJ
+    ):
+        raise Unanswerable(
+            "the data holds rates per second (throughput in tokens/s) and prices per hour "
+            "(TCO), not token counts per hour"
+        )
+
+
 def _take_metrics(t: _Tokens, it: Intent, lex: Lexicon) -> None:
     for _i, _n, m in t.find_phrases(dict(lex.metrics)):
         if all(m.key != x.key or m.phase != x.phase for x in it.metrics):
@@ -842,6 +997,14 @@ def _check_leftovers(t: _Tokens, it: Intent, lex: Lexicon, question: str) -> Non
             raise Unanswerable(
                 f"the data has no model named {_original_span(question, tok)}"
                 f"{'' if span == tok else ' (' + span + ')'}; it has: {lex.model_names()}"
+            )
+        if re.match(r"^\d+(\.\d+)?[km]$", tok) and (
+            (toks[i + 1] if i + 1 < len(toks) else "")
+            in ("context", "ctx", "tokens", "token", "sequence", "input", "prompt", "output")
+        ):
+            raise Unanswerable(
+                f"the data has no sequence length of {tok.upper()} tokens; input lengths are "
+                f"{_fmt_values(lex.input_lens)}, output lengths {_fmt_values(lex.output_lens)}"
             )
         if re.match(r"^\d+(\.\d+)?[bm]$", tok):
             raise Unanswerable(f"the data has no {tok.upper()} model; it has: {lex.model_names()}")
@@ -939,7 +1102,9 @@ def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Int
         for i, tok in enumerate(t.toks):
             if tok in ("sram", "hbm") and t.free(i):
                 t.take(i)
+    _take_capacity(t, it)
     _take_metrics(t, it, lex)
+    _take_hourly(t, it, lex)
     _take_dtypes(t, it, lex)
     _apply_per(t, it, lex)
     # keyword-only phrases that must not be mistaken for metrics or components
@@ -1067,21 +1232,36 @@ def _decide_kind(
     it: Intent, words: set[str], joined: str, lex: Lexicon, free_words: set[str]
 ) -> None:
     op_level = bool(it.op_types or it.op_class or free_words & OP_WORDS)
-    if words & (BEST_WORDS | {"cheapest", "fastest", "quickest"}):
+    polar = _polar_direction(it.order)
+    if polar:
+        it.direction = polar
+    elif words & (BEST_WORDS | BEST_ADJ):
         it.direction = "best"
-    elif words & WORST_WORDS:
+    elif words & (WORST_WORDS | WORST_ADJ):
         it.direction = "worst"
     elif words & HIGH_WORDS:
         it.direction = "high"
     elif words & LOW_WORDS:
         it.direction = "low"
+    chip_price = (
+        words & {"chip", "chips", "system", "systems", "gpu", "gpus", "accelerator", "hardware"}
+        and not words & {"config", "configs", "configuration", "configurations", "setting"}
+        and not any((it.batches, it.tps, it.phases, it.dtypes, it.chips, it.models))
+        and it.config_id is None
+    )
     if not it.metrics and not op_level:
-        if words & (FAST_WORDS | SLOW_WORDS):
+        if (it.hourly or chip_price) and words & COST_ADJ:
+            # "which chip is the most expensive": its price, TCO per chip-hour
+            it.metrics.append(
+                _metric(lex, "systems", "tco_usd_per_chip_hour")
+                if chip_price
+                else _metric(lex, "configs", "tco_usd_per_hour")
+            )
+        elif words & (FAST_WORDS | SLOW_WORDS):
             it.metrics.append(_metric(lex, "configs", "latency_s"))
             it.direction = it.direction or ("worst" if words & SLOW_WORDS else "best")
-        elif words & CHEAP_WORDS:
+        elif words & (CHEAP_WORDS | (COST_ADJ - {"rate", "pay", "spend", "charge"})):
             it.metrics.append(_metric(lex, "configs", "usd_per_1m_tokens"))
-            it.direction = it.direction or "best"
         elif words & EFFICIENT_WORDS:
             it.metrics.append(_metric(lex, "configs", "perf_per_tco"))
             it.direction = it.direction or "best"
@@ -1141,6 +1321,9 @@ def _decide_kind(
         and not op_level
     ):
         it.kind = "dtype_check"
+        return
+    if it.capacity and it.threshold is None and not it.metrics and not op_level:
+        it.kind = "fits"
         return
     if "why" in words and len(it.systems) >= 2 and not op_level:
         # "why is xPU-B slower than xPU-A": the operator that differs most, and where its
@@ -1277,3 +1460,33 @@ def _decide_kind(
 
 def _metric(lex: Lexicon, table: str, column: str) -> Metric | None:
     return lex.metric(table, column)
+
+
+def _polar_direction(order: list[str]) -> str | None:
+    """'most cost-efficient' / 'least expensive' -> 'best'; 'most expensive' -> 'worst'.
+
+    A superlative in front of a goodness adjective means best or worst whatever the metric's
+    scale (lowest cost, highest perf/TCO); only bare superlatives mean highest/lowest.
+    """
+    for i, tok in enumerate(order):
+        if tok not in SUPERLATIVE_UP | SUPERLATIVE_DOWN:
+            continue
+        j = i + 1
+        while j < len(order) and order[j] in (
+            "cost",
+            "power",
+            "energy",
+            "price",
+            "economically",
+            "very",
+            "and",
+        ):
+            j += 1
+        if j >= len(order):
+            continue
+        up = tok in SUPERLATIVE_UP
+        if order[j] in GOOD_ADJ:
+            return "best" if up else "worst"
+        if order[j] in BAD_ADJ:
+            return "worst" if up else "best"
+    return None
