@@ -13,8 +13,12 @@ from typing import Any
 import duckdb
 from coview.store.schema import TABLES
 
-# Cap on the values listed per column: past this the prompt says "... (N distinct)".
-VALUE_CAP = 40
+# Cap on every list of distinct values (column values, sweeps, systems, models): past it the
+# prompt says "... and N more; query the table for the full list", so the prompt does not
+# grow with the number of sweeps or other distinct values in the store.
+VALUE_CAP = 12
+# Rows of the (system, model, phase) coverage table shown before the same kind of note.
+COVERAGE_CAP = 24
 MAX_VALUE_CHARS = 80
 
 
@@ -54,8 +58,13 @@ def _values(con: duckdb.DuckDBPyConnection, table: str, column: str) -> str:
     vals = [_fmt(r[0]) for r in rows[:VALUE_CAP]]
     if len(rows) > VALUE_CAP:
         (n,) = con.execute(f"SELECT count(DISTINCT {column}) FROM {table}").fetchone()
-        vals.append(f"... ({n} distinct)")
+        vals.append(_more(n - VALUE_CAP, f"SELECT DISTINCT {column} FROM {table}"))
     return ", ".join(vals) if vals else "(none)"
+
+
+def _more(n: int, hint: str) -> str:
+    """The note that ends a capped list: how many are left out and how to get them."""
+    return f"... and {n} more; query the table for the full list ({hint})"
 
 
 def _empty_columns(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> list[str]:
@@ -82,34 +91,43 @@ def render_values(con: duckdb.DuckDBPyConnection) -> str:
     cols = _present_columns(con)
     lines: list[str] = []
 
-    def listing(title: str, sql: str, cap: int = 60) -> None:
+    def listing(title: str, sql: str, cap: int = VALUE_CAP, table: str = "") -> None:
         rows = con.execute(f"{sql} LIMIT {cap + 1}").fetchall()
         lines.append(f"{title}:")
         for r in rows[:cap]:
             lines.append("  " + " | ".join(_fmt(v) for v in r))
         if len(rows) > cap:
-            lines.append(f"  ... (more than {cap})")
+            (n,) = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()
+            lines.append("  " + _more(n - cap, f"SELECT * FROM {table}"))
         if not rows:
             lines.append("  (none)")
 
     if "sweeps" in cols:
         listing(
             "sweeps (sweep_id | name | simulator)",
-            "SELECT sweep_id, name, simulator FROM sweeps ORDER BY sweep_id",
-            20,
+            "SELECT sweep_id, name, simulator FROM sweeps ORDER BY ingested_at DESC NULLS LAST, "
+            "sweep_id DESC",
+            table="sweeps",
         )
     if "systems" in cols:
         listing(
             "systems (system_id | name | vendor)",
             "SELECT system_id, name, vendor FROM systems ORDER BY system_id",
+            table="systems",
         )
     if "models" in cols:
-        listing("models (model_id | name)", "SELECT model_id, name FROM models ORDER BY model_id")
+        listing(
+            "models (model_id | name)",
+            "SELECT model_id, name FROM models ORDER BY model_id",
+            table="models",
+        )
     if "configs" in cols:
         listing(
             "configurations present (system_id | model_id | phase | number of configs)",
             "SELECT system_id, model_id, phase, count(*) FROM configs "
             "GROUP BY ALL ORDER BY system_id, model_id, phase",
+            COVERAGE_CAP,
+            "configs",
         )
         lines.append("distinct values in configs:")
         for c in (
