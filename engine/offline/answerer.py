@@ -277,6 +277,16 @@ class OfflineAnswerer:
             vals = ", ".join(f"{m.label} {fmt_value(_need(r, m.column), m.unit)}" for m in metrics)
             lines.append(f"{r[label]}: {vals}.")
         lead = self._yes_no(intent, rows, metrics[0], lambda r: r[label])
+        if intent.get("yesno") and metrics[0].unit == "text" and len(rows) == 1:
+            # "is the H100 made by NVIDIA?": the value named in the question, if any
+            col = metrics[0].column
+            known = {str(v.vendor).lower() for v in self.lex.systems.values() if v.vendor}
+            asked = known & set(intent.get("order") or [])
+            if col == "vendor" and asked:
+                ok = str(rows[0].get(col) or "").lower() in asked
+                lines.insert(
+                    0, f"{'Yes' if ok else 'No'}: {rows[0][label]} is made by {rows[0][col]}."
+                )
         if lead and metrics[0].unit != "text":
             c = metrics[0].column
             top = max(rows, key=lambda r: r[c])
@@ -354,6 +364,9 @@ class OfflineAnswerer:
             words = set(intent.get("order") or [])
             up = words & {
                 "up",
+                "increasing",
+                "rising",
+                "growing",
                 "increase",
                 "increases",
                 "rise",
@@ -365,6 +378,10 @@ class OfflineAnswerer:
             }
             down = words & {
                 "down",
+                "decreasing",
+                "falling",
+                "dropping",
+                "shrinking",
                 "decrease",
                 "decreases",
                 "fall",

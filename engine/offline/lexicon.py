@@ -425,7 +425,7 @@ _syn("configs", "num_chips", "number of chips;how many chips;chip count")
 _syn(
     "systems",
     "hbm_bytes",
-    "hbm capacity;hbm size;memory capacity;hbm;how much hbm;"
+    "hbm capacity;hbm size;memory capacity;hbm;"
     "hbm memory;device memory;memory size;off chip memory",
 )
 _syn(
