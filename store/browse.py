@@ -334,30 +334,45 @@ class Browser:
 
     # ---- the Pareto plot ---------------------------------------------------------------
     def plot_data(self, filters: Filters, max_others: int = 3000) -> PlotData:
-        """Each system's frontier (is_pareto, by latency) and up to max_others other points."""
-        f = Filters(**{**filters.__dict__, "pareto_only": False, "search": filters.search})
+        """Each system's frontier (by latency) and up to max_others other points.
+
+        The frontier is recomputed over the filtered configs (a dtype or search filter can
+        drop the stored is_pareto points): a config that fits in memory is on it when no
+        faster-or-equal config of its system has a higher-or-equal perf/TCO. Unfiltered, this
+        is exactly `is_pareto`.
+        """
+        f = Filters(**{**filters.__dict__, "pareto_only": False})
         where, params = self._where(f)
-        base = (
-            "SELECT c.config_id, c.system_id, c.latency_s, c.perf_per_tco, c.is_pareto "
-            f"FROM configs c JOIN systems s USING (system_id){where}"
-        )
         cond = " AND " if where else " WHERE "
-        valid = "c.latency_s > 0 AND c.perf_per_tco > 0"
-        _, front = self._fetch(
-            f"{base}{cond}c.is_pareto AND {valid} ORDER BY c.system_id, c.latency_s", params
+        sql = (
+            "WITH pts AS (SELECT c.config_id, c.system_id, c.latency_s, c.perf_per_tco, "
+            "coalesce(c.fits_memory, TRUE) AS fits "
+            f"FROM configs c JOIN systems s USING (system_id){where}{cond}"
+            "c.latency_s > 0 AND c.perf_per_tco > 0), "
+            "fr AS (SELECT *, max(perf_per_tco) OVER (PARTITION BY system_id ORDER BY latency_s, "
+            "perf_per_tco DESC, config_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) "
+            "AS best_before FROM pts WHERE fits) "
+            "SELECT config_id, system_id, latency_s, perf_per_tco FROM fr "
+            "WHERE best_before IS NULL OR perf_per_tco > best_before "
+            "ORDER BY system_id, latency_s"
         )
+        _, front = self._fetch(sql, params)
         data = PlotData()
-        for cid, sid, lat, ppt, par in front:
-            data.frontiers.setdefault(sid, []).append(Point(cid, sid, lat, ppt, bool(par)))
+        on_front: set[int] = set()
+        for cid, sid, lat, ppt in front:
+            data.frontiers.setdefault(sid, []).append(Point(cid, sid, lat, ppt, True))
+            on_front.add(cid)
         if max_others > 0:
             _, rest = self._fetch(
-                f"{base}{cond}NOT coalesce(c.is_pareto, FALSE) AND {valid} "
-                "ORDER BY hash(c.config_id) LIMIT ?",
-                [*params, max_others + 1],
+                "SELECT c.config_id, c.system_id, c.latency_s, c.perf_per_tco "
+                f"FROM configs c JOIN systems s USING (system_id){where}{cond}"
+                "c.latency_s > 0 AND c.perf_per_tco > 0 ORDER BY hash(c.config_id) LIMIT ?",
+                [*params, max_others + len(on_front) + 1],
             )
+            rest = [r for r in rest if r[0] not in on_front]
             data.sampled = len(rest) > max_others
-            for cid, sid, lat, ppt, par in rest[:max_others]:
-                data.others.setdefault(sid, []).append(Point(cid, sid, lat, ppt, bool(par)))
+            for cid, sid, lat, ppt in rest[:max_others]:
+                data.others.setdefault(sid, []).append(Point(cid, sid, lat, ppt, False))
         return data
 
     def best_per_system(self, filters: Filters) -> list[dict[str, Any]]:

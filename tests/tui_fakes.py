@@ -148,7 +148,7 @@ def build_demo_store(
 class FakePipeline:
     """A scripted stand-in for coview.engine.pipeline.Pipeline (same ask signature).
 
-    Questions containing "refuse" are refused, "boom" is an error, "slow" waits on the
+    Questions containing "refuse" are refused, "boom" is an error, "please wait" waits on the
     cancel event (for Esc tests); anything else is answered with one evidence table.
     """
 
@@ -164,7 +164,7 @@ class FakePipeline:
         if self.delay:
             time.sleep(self.delay)
         ctx = context or Context()
-        if "slow" in question:
+        if "please wait" in question:
             while not (cancel and cancel.is_set()) and not self.release.is_set():
                 time.sleep(0.01)
             if cancel and cancel.is_set():

@@ -256,6 +256,16 @@ class CoviewCommands(Provider):
 # ---------------------------------------------------------------------------------------
 # The main screen
 # ---------------------------------------------------------------------------------------
+class Pane(Vertical):
+    """One of the four panes; any pane can be maximized (f / F11)."""
+
+    ALLOW_MAXIMIZE = True
+
+
+class NavPane(VerticalScroll):
+    ALLOW_MAXIMIZE = True
+
+
 class MainScreen(Screen):
     """Header, navigator, the four panes (tabs when narrow) and the footer."""
 
@@ -268,7 +278,7 @@ class MainScreen(Screen):
         yield Static("coview", id="header")
         yield Tabs(*[Tab(PANE_TITLES[p], id=f"tab-{p}") for p in (*PANES, "nav")], id="pane-tabs")
         with Horizontal(id="body"):
-            with VerticalScroll(id="nav", classes="pane-nav"):
+            with NavPane(id="nav", classes="pane-nav"):
                 yield Label("Systems (space toggles)", classes="nav-title")
                 yield SelectionList(id="nav-systems")
                 yield Label("Phase  [p]", classes="nav-title")
@@ -276,19 +286,19 @@ class MainScreen(Screen):
                 yield Label("Weights dtype  [d]", classes="nav-title")
                 yield RadioSet(id="nav-dtype")
             with Vertical(id="panes"):
-                with Vertical(id="pane-plot", classes="pane"):
+                with Pane(id="pane-plot", classes="pane"):
                     yield ParetoPlot(id="plot")
                     yield Static("", id="plot-status", classes="status")
-                with Vertical(id="pane-table", classes="pane"):
+                with Pane(id="pane-table", classes="pane"):
                     yield Input(
                         placeholder="search: xpu, bf16, tp=8, batch=16 (Enter applies, Esc clears)",
                         id="search",
                     )
                     yield Static("", id="table-status", classes="status")
                     yield ConfigsTable(id="configs")
-                with Vertical(id="pane-detail", classes="pane"):
+                with Pane(id="pane-detail", classes="pane"):
                     yield DetailView(id="detail")
-                with Vertical(id="pane-chat", classes="pane"):
+                with Pane(id="pane-chat", classes="pane"):
                     yield Static("", id="chat-context", classes="status")
                     yield VerticalScroll(id="chat-log")
                     with Horizontal(id="thinking"):
@@ -371,6 +381,7 @@ class CoviewApp(App):
         self.active_tab = "plot"
         self.answered_turns = 0
         self._syncing = False
+        self._table_target: int | None = None
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
 
@@ -382,7 +393,14 @@ class CoviewApp(App):
         return self.settings.default_backend if self._pipeline_factory is None else "fake"
 
     def get_default_screen(self) -> Screen:
-        return MainScreen(id="_default")
+        self._main = MainScreen(id="_default")
+        return self._main
+
+    def _q(self, selector: str, expect_type: type | None = None) -> Any:
+        """query_one on the main screen, even while a modal screen is on top."""
+        if expect_type is None:
+            return self._main.query_one(selector)
+        return self._main.query_one(selector, expect_type)
 
     def on_mount(self) -> None:
         self.call_after_refresh(self._load_store)
@@ -408,19 +426,19 @@ class CoviewApp(App):
             for i, sysinfo in enumerate(s.systems)
         }
         self._fill_navigator()
-        self.query_one("#search", Input).display = False
-        self.query_one("#thinking").display = False
+        self._q("#search", Input).display = False
+        self._q("#thinking").display = False
         self.apply_layout(self.screen.size.width)
         self.refresh_data()
         self._update_header()
         self._update_context_line()
-        self.query_one("#plot", ParetoPlot).focus()
+        self._q("#plot", ParetoPlot).focus()
         if self._on_ready is not None:
             self.call_after_refresh(self._on_ready, self)
 
     def _fill_navigator(self) -> None:
         s = self.summary
-        sel = self.query_one("#nav-systems", SelectionList)
+        sel = self._q("#nav-systems", SelectionList)
         sel.clear_options()
         for sysinfo in s.systems:
             st = self.sys_styles[sysinfo.system_id]
@@ -430,7 +448,7 @@ class CoviewApp(App):
             ("#nav-phase", ["all", *s.phases], self.filters.phase),
             ("#nav-dtype", ["all", *s.dtypes], self.filters.dtype),
         ):
-            rs = self.query_one(rid, RadioSet)
+            rs = self._q(rid, RadioSet)
             rs.remove_children()
             rs.mount_all([RadioButton(v, value=(v == (current or "all")), name=v) for v in values])
         self._syncing = False
@@ -446,13 +464,13 @@ class CoviewApp(App):
         ]
         if self._session is not None:
             parts.append(f"session {getattr(self._session, 'id', '?')}")
-        self.query_one("#header", Static).update(" │ ".join(parts))
+        self._q("#header", Static).update(" │ ".join(parts))
 
     # ---- layout -----------------------------------------------------------------------
     def apply_layout(self, width: int) -> None:
         """Tabs below NARROW_WIDTH columns, side by side above."""
         try:
-            screen = self.query_one("#body").screen
+            screen = self._q("#body").screen
         except Exception:
             return
         self.narrow = width < NARROW_WIDTH
@@ -461,12 +479,12 @@ class CoviewApp(App):
 
     def _show_tab(self, pane: str) -> None:
         self.active_tab = pane
-        screen = self.query_one("#body").screen
+        screen = self._q("#body").screen
         for p in PANES:
-            self.query_one(f"#pane-{p}").set_class(p == pane, "-active")
-        self.query_one("#nav").set_class(pane == "nav", "-active")
+            self._q(f"#pane-{p}").set_class(p == pane, "-active")
+        self._q("#nav").set_class(pane == "nav", "-active")
         screen.set_class(pane == "nav", "-nav")
-        tabs = self.query_one("#pane-tabs", Tabs)
+        tabs = self._q("#pane-tabs", Tabs)
         if tabs.active != f"tab-{pane}":
             tabs.active = f"tab-{pane}"
 
@@ -502,7 +520,7 @@ class CoviewApp(App):
         if self.screen.maximized is not None:
             self.screen.minimize()
         self._show_tab(pane)
-        target = self.query_one(self._pane_focus_target(pane))
+        target = self._q(self._pane_focus_target(pane))
         self.call_after_refresh(target.focus)
 
     def _pane_cycle(self) -> list[str]:
@@ -526,7 +544,7 @@ class CoviewApp(App):
             screen.minimize()
             return
         pane = self.current_pane()
-        widget = self.query_one("#nav" if pane == "nav" else f"#pane-{pane}")
+        widget = self._q("#nav" if pane == "nav" else f"#pane-{pane}")
         screen.maximize(widget, container=False)
 
     # ---- data -------------------------------------------------------------------------
@@ -541,6 +559,9 @@ class CoviewApp(App):
             self.filters.search = ""
             self.total = self.browser.count_configs(self.filters)
         self.load_page(0)
+        page_rows = self.page.rows if getattr(self, "page", None) else []
+        if keep_config is None and page_rows:
+            keep_config = page_rows[0]["config_id"]  # start on the table's top row
         self.refresh_plot(keep_config)
         self._update_status()
 
@@ -550,7 +571,7 @@ class CoviewApp(App):
         data = self.browser.plot_data(self.filters)
         phase = self.filters.phase or "all phases"
         dtype = self.filters.dtype or "all dtypes"
-        plot = self.query_one("#plot", ParetoPlot)
+        plot = self._q("#plot", ParetoPlot)
         plot.set_data(
             data, self.sys_styles, f"perf/TCO vs latency · {phase} · {dtype}", keep=keep_config
         )
@@ -560,7 +581,7 @@ class CoviewApp(App):
         self._update_plot_status()
 
     def _update_plot_status(self) -> None:
-        plot = self.query_one("#plot", ParetoPlot)
+        plot = self._q("#plot", ParetoPlot)
         h = plot.highlight
         if h is None:
             text = f"{getattr(self, '_plot_summary', '')} · ←/→ frontier · ↑/↓ system · Enter open"
@@ -570,7 +591,7 @@ class CoviewApp(App):
                 f"@ #{h.config_id} {name} {fmt.ms(h.latency_s)} ms perf/TCO "
                 f"{fmt.num(h.perf_per_tco)} · ←/→ frontier ↑/↓ system Enter open"
             )
-        self.query_one("#plot-status", Static).update(text)
+        self._q("#plot-status", Static).update(text)
 
     def load_page(self, offset: int, cursor: int = 0) -> None:
         if self.browser is None:
@@ -578,7 +599,7 @@ class CoviewApp(App):
         page = self.browser.page_configs(
             self.filters, sort=self.sort, descending=self.descending, offset=offset, limit=PAGE_SIZE
         )
-        table = self.query_one("#configs", ConfigsTable)
+        table = self._q("#configs", ConfigsTable)
         table.clear(columns=True)
         for col in TABLE_COLUMNS:
             label = fmt.HEADERS[col]
@@ -611,11 +632,11 @@ class CoviewApp(App):
             bits.append(f"{len(f.systems)} systems")
         if f.search:
             bits.append(f"search '{f.search}'")
-        self.query_one("#table-status", Static).update(" · ".join(bits))
+        self._q("#table-status", Static).update(" · ".join(bits))
 
     @on(ConfigsTable.PageRequest)
     def _page_request(self, event: ConfigsTable.PageRequest) -> None:
-        table = self.query_one("#configs", ConfigsTable)
+        table = self._q("#configs", ConfigsTable)
         if event.where == "next":
             self.load_page(table.page_offset + PAGE_SIZE, 0)
         elif event.where == "prev":
@@ -649,8 +670,13 @@ class CoviewApp(App):
         if event.row_key is None or event.row_key.value is None:
             return
         cid = int(event.row_key.value)
+        if self._table_target is not None:
+            # The plot moved the table: ignore the highlights of the repaint on the way.
+            if cid == self._table_target:
+                self._table_target = None
+            return
         self.set_context(cid)
-        if not self._syncing:
+        if True:
             row = next((r for r in self.page.rows if r["config_id"] == cid), None)
             point = None
             if row and row.get("latency_s") and row.get("perf_per_tco"):
@@ -666,8 +692,10 @@ class CoviewApp(App):
 
     def _sync_plot(self) -> None:
         self._plot_timer = None
+        if not self.is_running:
+            return
         cid, point = self._pending_plot
-        self.query_one("#plot", ParetoPlot).select_config(cid, point)
+        self._q("#plot", ParetoPlot).select_config(cid, point)
         self._update_plot_status()
 
     @on(DataTable.RowSelected, "#configs")
@@ -680,6 +708,9 @@ class CoviewApp(App):
         self.set_context(event.config_id)
         self._update_plot_status()
         if event.source == "plot":
+            if getattr(self, "_plot_timer", None) is not None:
+                self._plot_timer.stop()  # a stale table move must not pull the plot back
+                self._plot_timer = None
             self.jump_table_to(event.config_id)
             self.show_detail(event.config_id)
 
@@ -691,23 +722,25 @@ class CoviewApp(App):
         """Move the table cursor to a config, paging to it (and dropping the search if needed)."""
         if self.browser is None:
             return
-        table = self.query_one("#configs", ConfigsTable)
+        table = self._q("#configs", ConfigsTable)
         key = str(config_id)
-        self._syncing = True
-        try:
-            pos = self.browser.position_of(config_id, self.filters, self.sort, self.descending)
-            if pos is None:
-                return
-            offset = pos // PAGE_SIZE * PAGE_SIZE
-            if offset != table.page_offset or table.row_count == 0:
-                self.load_page(offset, pos - offset)
-            else:
-                table.move_cursor(row=table.get_row_index(key))
-        finally:
-            self.call_after_refresh(self._end_sync)
+        pos = self.browser.position_of(config_id, self.filters, self.sort, self.descending)
+        if pos is None:
+            return
+        offset = pos // PAGE_SIZE * PAGE_SIZE
+        self._table_target = config_id
+        # in case no highlight event comes (cursor already there), do not block user moves
+        self.set_timer(0.5, self._clear_table_target)
+        if offset != table.page_offset or table.row_count == 0:
+            self.load_page(offset, pos - offset)
+        else:
+            row = table.get_row_index(key)
+            if row == table.cursor_row:
+                self._table_target = None
+            table.move_cursor(row=row)
 
-    def _end_sync(self) -> None:
-        self._syncing = False
+    def _clear_table_target(self) -> None:
+        self._table_target = None
 
     def set_context(self, config_id: int | None) -> None:
         self.context = Context(
@@ -716,7 +749,7 @@ class CoviewApp(App):
         self._update_context_line()
 
     def _update_context_line(self) -> None:
-        line = self.query_one("#chat-context", Static)
+        line = self._q("#chat-context", Static)
         if self.context.config_id is None:
             line.update("context: none (select a config in the plot or table for 'this config')")
         else:
@@ -734,7 +767,7 @@ class CoviewApp(App):
             return False
         self.detail_config = cfg
         self.detail_ops = self.browser.operators(config_id)
-        self.query_one("#detail", DetailView).show(cfg, self.detail_ops)
+        self._q("#detail", DetailView).show(cfg, self.detail_ops)
         self._update_context_line()
         return True
 
@@ -791,9 +824,9 @@ class CoviewApp(App):
         """Start a question in a worker; the answer arrives as AskDone."""
         self.asking = True
         self.cancel_event = threading.Event()
-        self.query_one("#thinking").display = True
+        self._q("#thinking").display = True
         pending = Static(Text.assemble(("> ", "bold"), question), classes="question pending")
-        self.query_one("#chat-log", VerticalScroll).mount(pending)
+        self._q("#chat-log", VerticalScroll).mount(pending)
         self._pending_widget = pending
         context = Context(config_id=self.context.config_id, sweep_id=self.context.sweep_id)
         self._ask_worker(question, context, list(self.history), self.cancel_event)
@@ -835,7 +868,7 @@ class CoviewApp(App):
     def _end_thinking(self) -> None:
         self.asking = False
         self.cancel_event = None
-        self.query_one("#thinking").display = False
+        self._q("#thinking").display = False
         pending = getattr(self, "_pending_widget", None)
         if pending is not None:
             pending.remove()
@@ -850,7 +883,7 @@ class CoviewApp(App):
             return
         turn = TurnView(result)
         turn.turn["context_config_id"] = event.context.config_id
-        log = self.query_one("#chat-log", VerticalScroll)
+        log = self._q("#chat-log", VerticalScroll)
         log.mount(turn)
         log.scroll_end(animate=False)
         self.call_after_refresh(log.scroll_end, animate=False)
@@ -909,11 +942,11 @@ class CoviewApp(App):
         self.refresh_data(keep_config=self.context.config_id)
 
     def _cycle_radio(self, rid: str) -> None:
-        rs = self.query_one(rid, RadioSet)
+        rs = self._q(rid, RadioSet)
         buttons = list(rs.query(RadioButton))
         if not buttons:
             return
-        idx = rs.pressed_index
+        idx = next((i for i, b in enumerate(buttons) if b.value), -1)
         buttons[(idx + 1) % len(buttons)].value = True
 
     def action_cycle_phase(self) -> None:
@@ -933,7 +966,7 @@ class CoviewApp(App):
         else:
             i = ids.index(cur[0]) if len(cur) == 1 and cur[0] in ids else -1
             nxt = (ids[i + 1],) if 0 <= i < len(ids) - 1 else None
-        sel = self.query_one("#nav-systems", SelectionList)
+        sel = self._q("#nav-systems", SelectionList)
         with sel.prevent(SelectionList.SelectedChanged):
             sel.deselect_all() if nxt is not None else sel.select_all()
             for sid in nxt or ():
@@ -951,7 +984,7 @@ class CoviewApp(App):
 
     def action_search(self) -> None:
         self._show_tab("table")
-        search = self.query_one("#search", Input)
+        search = self._q("#search", Input)
         search.display = True
         search.value = self.filters.search
         self.call_after_refresh(search.focus)
@@ -962,7 +995,7 @@ class CoviewApp(App):
         self.refresh_data()
         if not self.filters.search:
             event.input.display = False
-        self.query_one("#configs").focus()
+        self._q("#configs").focus()
 
     def action_best_per_system(self) -> None:
         """Sort by perf/TCO and list each system's best point (notification + table)."""
@@ -996,24 +1029,24 @@ class CoviewApp(App):
         """Esc: cancel a running question, else leave full screen/search/detail."""
         if self.asking and self.cancel_event is not None:
             self.cancel_event.set()
-            self.query_one("#thinking-text", Static).update("cancelling...")
+            self._q("#thinking-text", Static).update("cancelling...")
             return
         screen = self.screen
         if screen.maximized is not None:
             screen.minimize()
             return
-        search = self.query_one("#search", Input)
+        search = self._q("#search", Input)
         if search.has_focus:
             search.value = ""
             search.display = False
             if self.filters.search:
                 self.filters.search = ""
                 self.refresh_data()
-            self.query_one("#configs").focus()
+            self._q("#configs").focus()
             return
         pane = self.current_pane()
         if pane == "detail":
-            self.query_one("#detail", DetailView).clear_compare()
+            self._q("#detail", DetailView).clear_compare()
             self.action_pane("table")
         elif pane in ("chat", "table", "nav"):
             self.action_pane("plot")
@@ -1063,14 +1096,14 @@ class CoviewApp(App):
         if b_cfg is None:
             return
         b_ops = self.browser.operators(other)
-        self.query_one("#detail", DetailView).show_compare(
+        self._q("#detail", DetailView).show_compare(
             self.detail_config, self.detail_ops, b_cfg, b_ops
         )
         self.action_pane("detail")
         self.record_config(other)
 
     def _last_turn(self) -> TurnView | None:
-        turns = list(self.query(TurnView))
+        turns = list(self._main.query(TurnView))
         return turns[-1] if turns else None
 
     def action_copy_answer(self) -> None:

@@ -160,6 +160,15 @@ class ParetoPlot(PlotextPlot, can_focus=True):
             self.post_message(DrillDown(self.highlight.config_id))
 
     # drawing ---------------------------------------------------------------------------
+    def render(self):
+        """plotext fails on tiny or degenerate canvases: say so instead of crashing."""
+        if self.size.width < 20 or self.size.height < 6:
+            return Text("(plot needs at least 20x6 cells; press f for full screen)")
+        try:
+            return super().render()
+        except (IndexError, ValueError, ZeroDivisionError, OverflowError) as exc:
+            return Text(f"(cannot draw the plot here: {type(exc).__name__}; try another size)")
+
     def redraw(self) -> None:
         plt = self.plt
         plt.clear_data()
