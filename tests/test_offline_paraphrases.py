@@ -772,3 +772,63 @@ def test_selector_value_lists_are_capped(sample_store, tmp_path):
     for line in base.splitlines():
         if line.startswith("  ") and ": " in line and ", " in line:
             assert line.count(", ") <= VALUE_CAP + 1, line
+
+
+# ------------------------------------------- comparatives and operator-level goodness words
+
+H100_MI_B64 = (
+    "SELECT (SELECT {col} FROM configs WHERE system_id='h100' AND phase='decode' AND "
+    "batch_size=64 AND tp=8 AND weight_dtype='bf16') {op} (SELECT {col} FROM configs WHERE "
+    "system_id='mi300x' AND phase='decode' AND batch_size=64 AND tp=8 AND weight_dtype='bf16')"
+)
+
+
+@pytest.mark.parametrize(
+    "q, col, op",
+    [
+        (
+            "is H100 more economical than MI300X at decode batch 64 tp 8 bf16?",
+            "usd_per_1m_tokens",
+            "<",
+        ),
+        (
+            "is H100 less expensive than MI300X at decode batch 64 tp 8 bf16?",
+            "usd_per_1m_tokens",
+            "<",
+        ),
+        (
+            "Is H100 more expensive than MI300X at decode batch 64 TP 8 bf16?",
+            "usd_per_1m_tokens",
+            ">",
+        ),
+        (
+            "is H100 more cost-efficient than MI300X at decode batch 64 tp 8 bf16?",
+            "perf_per_tco",
+            ">",
+        ),
+        ("is H100 less efficient than MI300X at decode batch 64 tp 8 bf16?", "perf_per_tco", "<"),
+    ],
+)
+def test_comparative_goodness_claims(sample_store, q, col, op):
+    (want,) = one(sample_store, H100_MI_B64.format(col=col, op=op))
+    _expect_yes_no(ask(sample_store, q), bool(want))
+
+
+@pytest.mark.parametrize(
+    "q, order",
+    [
+        ("which operator is the least expensive on H100 decode batch 8 tp 8 bf16?", "ASC"),
+        ("which operator is the most expensive on H100 decode batch 8 tp 8 bf16?", "DESC"),
+        ("cheapest operator on H100 decode batch 8 tp 8 bf16", "ASC"),
+    ],
+)
+def test_operator_goodness_words(sample_store, q, order):
+    r = ask(sample_store, q)
+    assert_answered(r)
+    (op,) = one(
+        sample_store,
+        "SELECT o.op_type FROM operators o JOIN configs c USING (config_id) WHERE "
+        "c.system_id='h100' AND c.phase='decode' AND c.batch_size=8 AND c.tp=8 AND "
+        f"c.weight_dtype='bf16' ORDER BY o.roofline_time_s * o.count {order} LIMIT 1",
+    )
+    assert op in _head(r.answer), (op, r.answer)

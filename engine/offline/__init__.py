@@ -12,7 +12,7 @@ from pathlib import Path
 from coview.engine.offline import sqlgen
 from coview.engine.offline.answerer import OfflineAnswerer
 from coview.engine.offline.lexicon import Lexicon, load_lexicon
-from coview.engine.offline.parser import Intent, Unanswerable, parse
+from coview.engine.offline.parser import Intent, Unanswerable, parse, polar_claim
 from coview.engine.types import Context, Selection, Turn
 
 __all__ = ["OfflineAnswerer", "OfflineSelector", "make_offline_backend"]
@@ -171,7 +171,9 @@ class OfflineSelector:
                     "configuration that fits in memory"
                 )
 
-        claim = next((w for w in _question_words(it) if w in _CLAIMS), None)
+        claim = polar_claim(it.order) or next(
+            (w for w in _question_words(it) if w in _CLAIMS), None
+        )
         intent: dict = {
             "kind": it.kind,
             "notes": notes,

@@ -308,12 +308,24 @@ HIGH_WORDS = {
     "largest",
     "biggest",
     "greatest",
+    "maximal",
     "more",
     "higher",
     "larger",
     "bigger",
 }
-LOW_WORDS = {"lowest", "least", "min", "minimum", "smallest", "fewest", "lower", "less", "smaller"}
+LOW_WORDS = {
+    "lowest",
+    "least",
+    "min",
+    "minimum",
+    "minimal",
+    "smallest",
+    "fewest",
+    "lower",
+    "less",
+    "smaller",
+}
 FAST_WORDS = {"fastest", "quickest", "faster", "quicker", "speediest"}
 SLOW_WORDS = {"slowest", "slower", "slow"}
 CHEAP_WORDS = {"cheapest", "cheaper"}
@@ -1368,7 +1380,13 @@ def _decide_kind(
             it.direction = "high" if slow else "low"
         else:
             it.kind = "op_longest"
-            it.direction = "low" if words & SHORTEST_WORDS and not words & LONGEST_WORDS else "high"
+            if polar in ("best", "worst"):
+                # "least expensive operator": the one that takes the least time
+                it.direction = "low" if polar == "best" else "high"
+            else:
+                it.direction = (
+                    "low" if words & SHORTEST_WORDS and not words & LONGEST_WORDS else "high"
+                )
         return
     if (
         ("weights" in words or "weight" in words)
@@ -1460,6 +1478,24 @@ def _decide_kind(
 
 def _metric(lex: Lexicon, table: str, column: str) -> Metric | None:
     return lex.metric(table, column)
+
+
+def polar_claim(order: list[str]) -> str | None:
+    """'more economical' -> 'better', 'less expensive' -> 'better', 'more costly' -> 'worse'.
+
+    A comparative in front of a goodness adjective is a claim about better or worse, not
+    about a higher or lower number ("more economical" means a lower cost).
+    """
+    for i, tok in enumerate(order):
+        if tok not in ("more", "less"):
+            continue
+        j = i + 1
+        while j < len(order) and order[j] in ("cost", "power", "energy", "price", "very"):
+            j += 1
+        if j < len(order) and order[j] in GOOD_ADJ | BAD_ADJ:
+            good = (order[j] in GOOD_ADJ) == (tok == "more")
+            return "better" if good else "worse"
+    return None
 
 
 def _polar_direction(order: list[str]) -> str | None:
