@@ -832,3 +832,27 @@ def test_operator_goodness_words(sample_store, q, order):
         f"c.weight_dtype='bf16' ORDER BY o.roofline_time_s * o.count {order} LIMIT 1",
     )
     assert op in _head(r.answer), (op, r.answer)
+
+
+def test_which_is_cheaper_per_hour_names_the_cheaper_chip(sample_store):
+    r = ask(sample_store, "which system is cheaper per hour, H100 or MI300X?")
+    assert_answered(r)
+    name, v = truth(
+        sample_store,
+        "SELECT name, tco_usd_per_chip_hour FROM systems WHERE system_id IN ('h100','mi300x') "
+        "ORDER BY tco_usd_per_chip_hour",
+    )[0]
+    assert _head(r.answer).startswith(name) and close(v, plain_numbers(_head(r.answer))), r.answer
+
+
+def test_comparative_keeps_the_best_config_per_side(sample_store):
+    """'more expensive' is the claim; each side is still represented by its best config."""
+    r = ask(sample_store, "Is the H100 more expensive than the MI300X at decode batch 64?")
+    (want,) = one(
+        sample_store,
+        f"SELECT (SELECT min(usd_per_1m_tokens) FROM configs WHERE system_id='h100' AND "
+        f"phase='decode' AND batch_size=64 AND {FIT}) > (SELECT min(usd_per_1m_tokens) FROM "
+        f"configs WHERE system_id='mi300x' AND phase='decode' AND batch_size=64 AND {FIT})",
+    )
+    _expect_yes_no(r, bool(want))
+    assert "best of" in r.answer

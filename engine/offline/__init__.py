@@ -285,6 +285,11 @@ class OfflineSelector:
             sql = [sqlgen.property_sql(it, metrics, table)]
             intent["metrics"] = [[m.table, m.column] for m in metrics]
         elif kind in ("lookup", "compare"):
+            if it.direction in ("high", "low") and not it.words & _SUPERLATIVES:
+                # "is H100 more expensive than MI300X": a comparative is the claim, not which
+                # config stands for each side (that stays the best one)
+                it.direction = None
+                intent["direction"] = None
             part = ["c.system_id"] + [g for g in sqlgen.group_cols(it) if g != "c.system_id"]
             intent["group_keys"] = [_GROUP_NAMES[g] for g in part]
             intent["kind"] = (
@@ -392,6 +397,7 @@ class OfflineSelector:
         return Selection(True, sql=sql, intent=intent, suggestions=suggestions(lex))
 
 
+_SUPERLATIVES = {"highest", "lowest", "most", "least", "max", "min", "maximum", "minimum"}
 _CHIP_WORDS = {
     "chip",
     "chips",

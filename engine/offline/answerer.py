@@ -310,6 +310,27 @@ class OfflineAnswerer:
                 ok = any(r[label] == subject and r[m0.column] == top_v for r in rows)
                 head = f"{'Yes' if ok else 'No'}: {head}"
             lines.insert(0, head)
+        elif intent.get("claim") and len(rows) == 2 and metrics[0].unit != "text":
+            # "which is cheaper per hour, H100 or MI300X?": name the one the claim picks
+            m0 = metrics[0]
+            claim = intent["claim"]
+            if claim in ("better", "worse") and m0.better:
+                want_low = (m0.better == "low") == (claim == "better")
+            elif claim in ("cheaper", "less", "lower", "smaller", "fewer"):
+                want_low = True
+            elif claim in ("costlier", "pricier", "more", "higher", "larger", "bigger", "greater"):
+                want_low = False
+            else:
+                want_low = None
+            a, b = (_need(r, m0.column) for r in rows)
+            if want_low is not None and a != b:
+                win, lose = sorted(rows, key=lambda r: r[m0.column], reverse=not want_low)
+                lines.insert(
+                    0,
+                    f"{win[label]} has the {'lower' if want_low else 'higher'} {m0.label}: "
+                    f"{fmt_value(win[m0.column], m0.unit)} vs "
+                    f"{fmt_value(lose[m0.column], m0.unit)} for {lose[label]}.",
+                )
         return "\n".join(lines) + _tail(intent)
 
     _a_model_property = _a_property

@@ -1256,7 +1256,11 @@ def _decide_kind(
     elif words & LOW_WORDS:
         it.direction = "low"
     chip_price = (
-        words & {"chip", "chips", "system", "systems", "gpu", "gpus", "accelerator", "hardware"}
+        (
+            words & {"chip", "chips", "system", "systems", "gpu", "gpus", "accelerator", "hardware"}
+            or it.systems
+        )
+        and not words & {"token", "tokens", "million", "thousand"}
         and not words & {"config", "configs", "configuration", "configurations", "setting"}
         and not any((it.batches, it.tps, it.phases, it.dtypes, it.chips, it.models))
         and it.config_id is None
