@@ -4,6 +4,7 @@ byte-for-byte unchanged (sha256), with no temp file left behind."""
 from __future__ import annotations
 
 import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,14 +12,21 @@ from coview.store.ingest import IngestError, ingest
 from fixtures_native import dir_listing, file_digest, sweep_tables, write_sweep, write_tables
 
 
+@pytest.fixture(scope="module")
+def base_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built once per module: a store holding sweep 'base' (configs 1000..) on sysA/sysB."""
+    tmp = tmp_path_factory.mktemp("base")
+    path = tmp / "coview.duckdb"
+    ingest([write_sweep(tmp / "base", sweep_id="base", config_start=1000)], path, progress=False)
+    return path
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Path:
-    """A store that already holds sweep 'base' (configs 1000..) on systems sysA/sysB."""
+def store(tmp_path: Path, base_store: Path) -> Path:
+    """A private copy of the base store, alone in its directory (so leftovers would show)."""
     path = tmp_path / "store" / "coview.duckdb"
     path.parent.mkdir()
-    ingest(
-        [write_sweep(tmp_path / "base", sweep_id="base", config_start=1000)], path, progress=False
-    )
+    shutil.copyfile(base_store, path)
     return path
 
 
