@@ -130,7 +130,7 @@ def ingest(
         bool, typer.Option("--replace", help="Replace a sweep that is already in the store.")
     ] = False,
     sweep_name: Annotated[
-        str | None, typer.Option("--sweep", help="Sweep id for formats that carry none (llm-analysis).")
+        str | None, typer.Option("--sweep", help="Sweep id: names the sweep for formats that carry none (llm-analysis), or renames a native sweep.")
     ] = None,
 ) -> None:
     """Load simulator output into the store, in one transaction: all or nothing."""
