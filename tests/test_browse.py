@@ -8,8 +8,6 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tui_fakes import build_demo_store  # noqa: E402
-
 from coview.store.browse import (  # noqa: E402
     Browser,
     Filters,
@@ -19,6 +17,7 @@ from coview.store.browse import (  # noqa: E402
     operator_diff,
 )
 from coview.store.db import StoreError  # noqa: E402
+from tui_fakes import build_demo_store  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -69,9 +68,13 @@ def test_sort_any_column_both_ways(browser):
 def test_filters_and_search(browser):
     f = Filters(sweep_id="demo", systems=("xpu-b",), dtype="int8", pareto_only=True)
     rows = browser.page_configs(f).rows
-    assert rows and all(r["system"] == "xPU-B" and r["weight_dtype"] == "int8" and r["is_pareto"] for r in rows)
+    assert rows and all(
+        r["system"] == "xPU-B" and r["weight_dtype"] == "int8" and r["is_pareto"] for r in rows
+    )
     rows = browser.page_configs(Filters(search="tpu tp=8 decode")).rows
-    assert rows and all(r["system"].startswith("TPU") and r["tp"] == 8 and r["phase"] == "decode" for r in rows)
+    assert rows and all(
+        r["system"].startswith("TPU") and r["tp"] == 8 and r["phase"] == "decode" for r in rows
+    )
     # search values are bound parameters, never spliced into SQL
     assert browser.page_configs(Filters(search="x'); DROP TABLE configs; --")).rows == []
     assert browser.count_configs(Filters()) == 720
@@ -111,7 +114,11 @@ def test_config_operators_compare(browser):
     cands = browser.compare_candidates(cid)
     assert len(cands) == 5 and cfg["system_id"] not in {c["system_id"] for c in cands}
     other = browser.config(cands[0]["config_id"])
-    assert (other["phase"], other["batch_size"], other["tp"]) == (cfg["phase"], cfg["batch_size"], cfg["tp"])
+    assert (other["phase"], other["batch_size"], other["tp"]) == (
+        cfg["phase"],
+        cfg["batch_size"],
+        cfg["tp"],
+    )
     diff = operator_diff(ops, browser.operators(other["config_id"]))
     assert len(diff) == 12 and all(d["ratio"] is not None for d in diff if d["time_a"])
     shares = class_breakdown(ops)

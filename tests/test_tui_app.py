@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from coview.tui.app import CoviewApp, HelpScreen, MainScreen, PickScreen, ReviewApp  # noqa: E402
+from coview.tui.widgets import ConfigsTable, DetailView, ParetoPlot, TurnView  # noqa: E402
 from tui_fakes import FakePipeline, build_demo_store  # noqa: E402
 
 from coview.config import Settings  # noqa: E402
-from coview.tui.app import CoviewApp, HelpScreen, MainScreen, PickScreen, ReviewApp  # noqa: E402
-from coview.tui.widgets import ConfigsTable, DetailView, ParetoPlot, TurnView  # noqa: E402
-
 
 pytestmark = pytest.mark.anyio  # anyio's pytest plugin runs the async tests
 
@@ -347,7 +346,11 @@ async def test_narrow_is_tabs_wide_is_side_by_side(demo_store):
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
         assert app.screen.has_class("-narrow")
-        visible = [p for p in ("plot", "table", "detail", "chat") if app.query_one(f"#pane-{p}").region.area]
+        visible = [
+            p
+            for p in ("plot", "table", "detail", "chat")
+            if app.query_one(f"#pane-{p}").region.area
+        ]
         assert visible == ["plot"]
 
 

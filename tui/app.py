@@ -256,6 +256,11 @@ class CoviewCommands(Provider):
 # ---------------------------------------------------------------------------------------
 # The main screen
 # ---------------------------------------------------------------------------------------
+def _set_class(widget: Any, on: bool, name: str) -> None:
+    if widget.has_class(name) != on:
+        widget.set_class(on, name)
+
+
 class Pane(Vertical):
     """One of the four panes; any pane can be maximized (f / F11)."""
 
@@ -293,6 +298,7 @@ class MainScreen(Screen):
                     yield Input(
                         placeholder="search: xpu, bf16, tp=8, batch=16 (Enter applies, Esc clears)",
                         id="search",
+                        cursor_blink=False,
                     )
                     yield Static("", id="table-status", classes="status")
                     yield ConfigsTable(id="configs")
@@ -304,11 +310,13 @@ class MainScreen(Screen):
                     with Horizontal(id="thinking"):
                         yield LoadingIndicator()
                         yield Static("thinking... Esc to cancel", id="thinking-text")
+                    # no cursor blink: steadier over SSH, deterministic snapshots
                     yield Input(
                         placeholder="Ask about the data (Enter sends; 'this config' = the selected one)",
                         id="question",
+                        cursor_blink=False,
                     )
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_resize(self, event) -> None:
         self.app.apply_layout(event.size.width)
@@ -323,24 +331,24 @@ class CoviewApp(App):
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
         Binding("question_mark,f1", "help", "Help", id="help"),
-        Binding("f,f11", "toggle_fullscreen", "Full screen", id="fullscreen"),
+        Binding("f,f11", "toggle_fullscreen", "Full", id="fullscreen"),
         Binding("f2", "pane('plot')", "Plot", show=False, id="pane.plot"),
         Binding("f3", "pane('table')", "Configs", show=False, id="pane.table"),
         Binding("f4", "pane('detail')", "Detail", show=False, id="pane.detail"),
         Binding("f5", "pane('chat')", "Chat", show=False, id="pane.chat"),
         Binding("f6", "pane('nav')", "Filters", show=False, id="pane.nav"),
-        Binding("p", "cycle_phase", "Phase", id="phase"),
+        Binding("p", "cycle_phase", "Phase", show=False, id="phase"),
         Binding("d", "cycle_dtype", "Dtype", show=False, id="dtype"),
         Binding("s", "cycle_system", "System", show=False, id="system"),
-        Binding("t", "toggle_pareto", "Pareto only", id="pareto_only"),
+        Binding("t", "toggle_pareto", "Pareto", show=False, id="pareto_only"),
         Binding("slash", "search", "Search", id="search"),
         Binding("a", "ask", "Ask", id="ask"),
-        Binding("c", "compare", "Compare", id="compare"),
+        Binding("c", "compare", "Compare", show=False, id="compare"),
         Binding("b", "best_per_system", "Best/system", show=False, id="best_per_system"),
         Binding("y", "copy_answer", "Copy answer", show=False, id="copy_answer"),
         Binding("Y", "copy_sql", "Copy SQL", show=False, id="copy_sql"),
         Binding("e", "export", "Export", show=False, id="export"),
-        Binding("escape", "back", "Back/cancel", id="back"),
+        Binding("escape", "back", "Back/cancel", show=False, id="back"),
     ]
 
     def __init__(
@@ -474,16 +482,16 @@ class CoviewApp(App):
         except Exception:
             return
         self.narrow = width < NARROW_WIDTH
-        screen.set_class(self.narrow, "-narrow")
+        _set_class(screen, self.narrow, "-narrow")
         self._show_tab(self.active_tab)
 
     def _show_tab(self, pane: str) -> None:
         self.active_tab = pane
-        screen = self._q("#body").screen
+        # Only touch classes that change: a class change on the screen restyles everything.
         for p in PANES:
-            self._q(f"#pane-{p}").set_class(p == pane, "-active")
-        self._q("#nav").set_class(pane == "nav", "-active")
-        screen.set_class(pane == "nav", "-nav")
+            _set_class(self._q(f"#pane-{p}"), p == pane, "-active")
+        _set_class(self._q("#nav"), pane == "nav", "-active")
+        _set_class(self._main, pane == "nav", "-nav")
         tabs = self._q("#pane-tabs", Tabs)
         if tabs.active != f"tab-{pane}":
             tabs.active = f"tab-{pane}"

@@ -61,11 +61,11 @@ class ParetoPlot(PlotextPlot, can_focus=True):
     """
 
     BINDINGS = [
-        Binding("left,h", "move(-1)", "Prev point", id="plot.prev"),
-        Binding("right,l", "move(1)", "Next point", id="plot.next"),
-        Binding("up,k", "switch_system(-1)", "Prev system", id="plot.prev_system"),
-        Binding("down,j", "switch_system(1)", "Next system", id="plot.next_system"),
-        Binding("enter", "drill", "Open config", id="plot.drill"),
+        Binding("left,h", "move(-1)", "Prev point", show=False, id="plot.prev"),
+        Binding("right,l", "move(1)", "Next point", show=False, id="plot.next"),
+        Binding("up,k", "switch_system(-1)", "Prev system", show=False, id="plot.prev_system"),
+        Binding("down,j", "switch_system(1)", "Next system", show=False, id="plot.next_system"),
+        Binding("enter", "drill", "Open", id="plot.drill"),
     ]
 
     def __init__(self, **kwargs: Any) -> None:
@@ -225,8 +225,8 @@ class ConfigsTable(DataTable):
         Binding("k", "cursor_up", "Up", show=False, id="table.up"),
         Binding("g,home", "first", "First row", show=False, id="table.first"),
         Binding("G,end", "last", "Last row", show=False, id="table.last"),
-        Binding("o", "sort_next", "Sort by next column", id="table.sort_next"),
-        Binding("r", "sort_reverse", "Reverse sort", id="table.sort_reverse"),
+        Binding("o", "sort_next", "Sort", id="table.sort_next"),
+        Binding("r", "sort_reverse", "Reverse sort", show=False, id="table.sort_reverse"),
     ]
 
     class PageRequest(Message):

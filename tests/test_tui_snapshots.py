@@ -1,0 +1,82 @@
+"""Snapshot tests of the coview TUI (pytest-textual-snapshot): fixed sizes, deterministic
+demo data, no cursor blink, a fake session with a fixed id.
+
+Update after an intended change with: pytest tests/test_tui_snapshots.py --snapshot-update
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from coview.tui.app import CoviewApp  # noqa: E402
+from tui_fakes import FakePipeline, build_demo_store  # noqa: E402
+
+from coview.config import Settings  # noqa: E402
+
+
+class FixedSession:
+    """Stands in for SessionWriter so the header's session id is stable."""
+
+    id = "20260101-000000-snap"
+    path = Path("/nonexistent/snap.jsonl")
+
+    def append_turn(self, result, context) -> None:
+        pass
+
+    def record_config(self, config_id: int) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory) -> Path:
+    return build_demo_store(tmp_path_factory.mktemp("snap") / "demo.duckdb")
+
+
+def make_app(store: Path) -> CoviewApp:
+    session = FixedSession()
+    return CoviewApp(
+        store,
+        settings=Settings(),
+        pipeline_factory=FakePipeline,
+        session_factory=lambda: session,
+    )
+
+
+async def settle(pilot) -> None:
+    await pilot.pause()
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def test_main_screen_80x24(snap_compare, demo_store):
+    assert snap_compare(make_app(demo_store), terminal_size=(80, 24), run_before=settle)
+
+
+def test_main_screen_160x48(snap_compare, demo_store):
+    assert snap_compare(make_app(demo_store), terminal_size=(160, 48), run_before=settle)
+
+
+def test_detail_pane(snap_compare, demo_store):
+    async def drill(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("f3", "enter")
+        await settle(pilot)
+
+    assert snap_compare(make_app(demo_store), terminal_size=(100, 40), run_before=drill)
+
+
+def test_refusal(snap_compare, demo_store):
+    async def refuse(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("a")
+        await pilot.pause()
+        await pilot.press(*"refuse", "enter")
+        await settle(pilot)
+        await pilot.pause()
+
+    assert snap_compare(make_app(demo_store), terminal_size=(80, 24), run_before=refuse)
