@@ -856,3 +856,42 @@ def test_comparative_keeps_the_best_config_per_side(sample_store):
     )
     _expect_yes_no(r, bool(want))
     assert "best of" in r.answer
+
+
+def test_percent_slower_states_both_directions(sample_store):
+    r = ask(sample_store, "by what percent is H100 slower than MI300X at decode batch 8 tp 8 bf16?")
+    assert_answered(r)
+    h = _cfg_value(sample_store, "latency_s", "h100", "decode", 8, 8, "bf16")
+    m = _cfg_value(sample_store, "latency_s", "mi300x", "decode", 8, 8, "bf16")
+    pcts = [float(x) for x in __import__("re").findall(r"(\d+(?:\.\d+)?)%", _head(r.answer))]
+    assert close(abs(h - m) / m * 100, pcts, rel=0.01), r.answer
+
+
+def test_biggest_fitting_batch_is_stated(sample_store):
+    r = ask(sample_store, "what's the biggest batch that fits on H100 at TP 2 bf16?")
+    assert_answered(r)
+    (b,) = one(
+        sample_store,
+        "SELECT max(batch_size) FROM configs WHERE system_id='h100' AND tp=2 AND "
+        "weight_dtype='bf16' AND fits_memory",
+    )
+    assert f"up to batch {b}" in r.answer, r.answer
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "h100,decode,b=8,tp=8,bf16 latency",
+        "What's the decode latency for H100, batch=8, tp=8, dtype=bf16.",
+    ],
+)
+def test_terse_key_value_forms(sample_store, q):
+    r = ask(sample_store, q)
+    assert_answered(r)
+    assert close(
+        _cfg_value(sample_store, "latency_s", "h100", "decode", 8, 8, "bf16"), times_in(r.answer)
+    )
+
+
+def test_counting_operators_is_refused_not_answered_with_another_thing(sample_store):
+    assert_refused(ask(sample_store, "how many operators does H100 decode batch 8 tp 8 bf16 have?"))

@@ -198,16 +198,18 @@ class OfflineAnswerer:
             verdict = f"{wl} and {ll} are equal on {m.label}."
         elif m.column == "latency_s":
             verdict = (
-                f"{wl} is faster: {ratio(lv, wv)} faster than {ll} ({pct(wv, lv)} lower latency)."
+                f"{wl} is faster: {ratio(lv, wv)} faster than {ll} ({pct(wv, lv)} lower latency; "
+                f"{ll} takes {pct(lv, wv)} longer)."
             )
         elif m.better == "high":
             verdict = (
-                f"{wl} is better: {ratio(wv, lv)} the {m.label} of {ll} ({pct(wv, lv)} higher)."
+                f"{wl} is better: {ratio(wv, lv)} the {m.label} of {ll} ({pct(wv, lv)} higher; "
+                f"{ll} is {pct(lv, wv)} lower)."
             )
         elif m.better == "low":
             verdict = (
                 f"{wl} is better: {m.label} {pct(wv, lv)} lower than {ll} "
-                f"({ratio(lv, wv)} of it on {ll})."
+                f"({ratio(lv, wv)} of it on {ll}, i.e. {pct(lv, wv)} higher there)."
             )
         else:
             hi, lo = (win, lose) if wv > lv else (lose, win)
@@ -569,7 +571,8 @@ class OfflineAnswerer:
             for r in some:
                 parts.append(
                     f"at TP {r['tp']}, {r['configs_fitting']} of {r['configs_matched']} "
-                    "configs fit (the KV cache grows with batch)"
+                    f"configs fit, up to batch {r['max_fitting_batch']} (the KV cache grows "
+                    f"with batch; batch {r['min_failing_batch']} does not fit in some)"
                 )
             if no:
                 r = no[0]

@@ -309,6 +309,10 @@ HIGH_WORDS = {
     "biggest",
     "greatest",
     "maximal",
+    "maximize",
+    "maximizes",
+    "maximise",
+    "maximises",
     "more",
     "higher",
     "larger",
@@ -320,6 +324,10 @@ LOW_WORDS = {
     "min",
     "minimum",
     "minimal",
+    "minimize",
+    "minimizes",
+    "minimise",
+    "minimises",
     "smallest",
     "fewest",
     "lower",
@@ -556,6 +564,15 @@ def _take_filters(t: _Tokens, it: Intent, lex: Lexicon) -> None:
             v = int(m.group(2))
             (it.tps if m.group(1) == "tp" else it.batches).append(v)
             t.take(i)
+            continue
+        if (
+            tok == "b"
+            and t.free(i + 1)
+            and toks[i + 1].isdigit()
+            and int(toks[i + 1]) in (lex.batch_sizes)
+        ):
+            it.batches.append(int(toks[i + 1]))  # "b=8", "b 8"
+            t.take(i, 2)
             continue
         if tok in ("batch", "bs", "mbs", "bsz"):
             j = i + 1
@@ -1086,6 +1103,12 @@ def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Int
     joined = " ".join(t.toks)
     it.yesno = bool(t.toks) and t.toks[0] in YESNO_STARTS
     it.order = list(t.toks)
+    if "how many" in joined and words & {"operators", "ops", "kernels", "operator", "kernel"}:
+        raise Unanswerable(
+            "I do not count operators; ask which operators a configuration has "
+            "('list the operator types'), which one takes longest, or what share of time a "
+            "class of operators takes"
+        )
     if words & TRAINING_WORDS or "fine tun" in joined or "pre train" in joined:
         raise Unanswerable("the data is inference only (prefill/decode); it has no training runs")
     for phrase in THIS_CONFIG:

@@ -267,7 +267,9 @@ def fits_sql(it: Intent, lex: Lexicon, defaults: dict) -> str:
         "  max(c.kv_bytes_per_chip) AS max_kv_bytes_per_chip,\n"
         "  any_value(s.hbm_bytes) AS hbm_bytes,\n"
         "  bool_and(c.fits_memory) AS all_fit, bool_or(c.fits_memory) AS any_fit,\n"
-        "  count(*) FILTER (WHERE c.fits_memory IS NULL) AS fits_unknown\n"
+        "  count(*) FILTER (WHERE c.fits_memory IS NULL) AS fits_unknown,\n"
+        "  max(c.batch_size) FILTER (WHERE c.fits_memory) AS max_fitting_batch,\n"
+        "  min(c.batch_size) FILTER (WHERE NOT c.fits_memory) AS min_failing_batch\n"
         "FROM configs c JOIN systems s ON s.system_id = c.system_id"
         + _where(conds)
         + "\nGROUP BY s.name, c.weight_dtype, c.tp\nORDER BY system, c.weight_dtype, c.tp"
