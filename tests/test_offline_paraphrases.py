@@ -895,3 +895,27 @@ def test_terse_key_value_forms(sample_store, q):
 
 def test_counting_operators_is_refused_not_answered_with_another_thing(sample_store):
     assert_refused(ask(sample_store, "how many operators does H100 decode batch 8 tp 8 bf16 have?"))
+
+
+@pytest.mark.parametrize(
+    "q, col, target, below",
+    [
+        ("is H100 decode at batch 8 TP 8 bf16 under 20ms per token?", "latency_s", 0.020, True),
+        ("is H100 decode at batch 8 TP 8 bf16 under 5ms per token?", "latency_s", 0.005, True),
+        (
+            "does H100 reach 5000tok/s at decode batch 8 tp 8 bf16?",
+            "throughput_tok_per_s",
+            5000,
+            False,
+        ),
+    ],
+)
+def test_glued_units_are_targets(sample_store, q, col, target, below):
+    v = _cfg_value(sample_store, col, "h100", "decode", 8, 8, "bf16")
+    _expect_yes_no(ask(sample_store, q), v < target if below else v > target)
+
+
+def test_unknown_metric_not_reported_as_a_system(sample_store):
+    r = ask(sample_store, "what is the p99 TPOT on H100 decode batch 8 tp 8?")
+    assert_refused(r, "p99")
+    assert "system named" not in r.answer

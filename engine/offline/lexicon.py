@@ -36,6 +36,8 @@ def tokens(text: str) -> list[str]:
     for sym, word in _SYMBOLS:
         text = text.replace(sym, word)
     text = re.sub(r"(?<=\d),(?=\d{3})", "", text)  # 1,000 -> 1000
+    # "20ms", "5000tok/s": a number glued to a time or token unit is a quantity
+    text = re.sub(r"\b(\d+(?:\.\d+)?)(ms|msec|us|s|sec|secs|tok|toks|tokens)\b", r"\1 \2", text)
     return _units(_TOKEN_RE.findall(text.replace("_", " ")))
 
 

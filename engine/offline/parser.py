@@ -1052,7 +1052,7 @@ def _check_leftovers(t: _Tokens, it: Intent, lex: Lexicon, question: str) -> Non
                 else f"{tok.upper()} {toks[i + 1]}"
             )
             raise Unanswerable(f"the data has no system named {name}; it has: {lex.system_names()}")
-        if _SYSTEMISH.match(tok) and tok not in DTYPE_ALIASES:
+        if _SYSTEMISH.match(tok) and tok not in DTYPE_ALIASES and tok not in UNKNOWN_METRIC_WORDS:
             raise Unanswerable(
                 f"the data has no system named {_original_span(question, tok)}; "
                 f"it has: {lex.system_names()}"
