@@ -298,7 +298,6 @@ class MainScreen(Screen):
                     yield Input(
                         placeholder="search: xpu, bf16, tp=8, batch=16 (Enter applies, Esc clears)",
                         id="search",
-                        cursor_blink=False,
                     )
                     yield Static("", id="table-status", classes="status")
                     yield ConfigsTable(id="configs")
@@ -314,9 +313,13 @@ class MainScreen(Screen):
                     yield Input(
                         placeholder="Ask about the data (Enter sends; 'this config' = the selected one)",
                         id="question",
-                        cursor_blink=False,
                     )
         yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        # no cursor blink: steadier over slow SSH links, and deterministic snapshots
+        for inp in self.query(Input):
+            inp.cursor_blink = False
 
     def on_resize(self, event) -> None:
         self.app.apply_layout(event.size.width)
