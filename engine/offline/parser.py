@@ -926,6 +926,17 @@ def _take_hourly(t: _Tokens, it: Intent, lex: Lexicon) -> None:
         return
     it.hourly = True
     tco = lex.metric("configs", "tco_usd_per_hour")
+    words = set(toks)
+    if (
+        hit
+        and (it.systems or words & {"chip", "chips", "system", "systems", "gpu", "gpus"})
+        and not words & {"config", "configs", "configuration", "configurations", "setting"}
+        and not any((it.batches, it.tps, it.phases, it.dtypes, it.chips, it.models))
+        and it.config_id is None
+        and lex.metric("systems", "tco_usd_per_chip_hour") is not None
+    ):
+        # "which chip is cheapest per hour": the chip's own price, whatever the workload
+        tco = lex.metric("systems", "tco_usd_per_chip_hour")
     if any(m.column in ("tco_usd_per_hour", "tco_usd_per_chip_hour") for m in it.metrics):
         # "cheapest chip per hour": the hour phrase names the metric, "cheapest" the direction
         it.metrics = [m for m in it.metrics if m.column != "usd_per_1m_tokens"]
