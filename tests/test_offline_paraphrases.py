@@ -746,7 +746,7 @@ def test_fresh_invalid_questions_refused(sample_store, q):
 
 def test_selector_value_lists_are_capped(sample_store, tmp_path):
     """Many sweeps (and other distinct values) are listed up to a cap, then counted."""
-    from coview.engine.llm.context import VALUE_CAP, render_values
+    from coview.engine.llm.context import SWEEP_CAP, VALUE_CAP, render_values
 
     store = tmp_path / "many.duckdb"
     shutil.copy(sample_store, store)
@@ -761,14 +761,14 @@ def test_selector_value_lists_are_capped(sample_store, tmp_path):
         n_sweeps = con.execute("SELECT count(*) FROM sweeps").fetchone()[0]
     finally:
         con.close()
-    block = base.split("sweeps (sweep_id | name | simulator):\n")[1].split("\n")
+    block = base.split("sweeps, newest first (sweep_id | name | simulator):\n")[1].split("\n")
     rows = []
     for line in block:
         if not line.startswith("  "):
             break
         rows.append(line)
-    assert len(rows) == VALUE_CAP + 1, rows
-    assert f"and {n_sweeps - VALUE_CAP} more; query the table" in rows[-1]
+    assert len(rows) == SWEEP_CAP + 1, rows
+    assert f"and {n_sweeps - SWEEP_CAP} more; query the table" in rows[-1]
     for line in base.splitlines():
         if line.startswith("  ") and ": " in line and ", " in line:
             assert line.count(", ") <= VALUE_CAP + 1, line

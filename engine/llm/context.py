@@ -19,6 +19,8 @@ from coview.store.schema import TABLES
 VALUE_CAP = 12
 # Rows of the (system, model, phase) coverage table shown before the same kind of note.
 COVERAGE_CAP = 24
+# Sweep rows are wide (id, name, simulator): the newest few, then the count.
+SWEEP_CAP = 6
 MAX_VALUE_CHARS = 80
 
 
@@ -104,9 +106,10 @@ def render_values(con: duckdb.DuckDBPyConnection) -> str:
 
     if "sweeps" in cols:
         listing(
-            "sweeps (sweep_id | name | simulator)",
+            "sweeps, newest first (sweep_id | name | simulator)",
             "SELECT sweep_id, name, simulator FROM sweeps ORDER BY ingested_at DESC NULLS LAST, "
             "sweep_id DESC",
+            SWEEP_CAP,
             table="sweeps",
         )
     if "systems" in cols:
