@@ -126,6 +126,9 @@ async def test_table_sort_search_pareto_and_paging(demo_store):
         assert table.page_offset == 0 and table.cursor_row == 0
         await pilot.press("j", "j", "k")
         assert table.cursor_row == 1
+        await pilot.pause(0.3)  # the plot follows the table after a short coalescing delay
+        assert app.query_one(ParetoPlot).highlight.config_id == app.page.rows[1]["config_id"]
+        assert app.context.config_id == app.page.rows[1]["config_id"]
         # sort: o cycles the column, r reverses
         await pilot.press("o")
         await pilot.pause()
@@ -305,7 +308,7 @@ async def test_help_lists_every_binding_with_an_id(demo_store):
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         ids = {r[3] for r in app.screen.rows}
-        for cls in (CoviewApp, MainScreen, ParetoPlot, ConfigsTable):
+        for cls in (CoviewApp, MainScreen, ParetoPlot, ConfigsTable, DetailView):
             for b in cls.BINDINGS:
                 assert b.id, f"{cls.__name__} binding {b.key} has no id"
                 assert b.id in ids
@@ -376,7 +379,12 @@ async def test_best_per_system_and_no_color(demo_store, monkeypatch):
         await pilot.press("b")
         await pilot.pause()
         assert len(app.best_rows) == 6
-        assert app.page.rows[0]["config_id"] == app.best_rows[0]["config_id"]
+        assert isinstance(app.screen, PickScreen)
+        await pilot.press("down", "enter")  # the second-best system's best point
+        await pilot.pause()
+        second = app.best_rows[1]
+        assert app.detail_config["config_id"] == second["config_id"]
+        assert app.query_one(ParetoPlot).highlight.config_id == second["config_id"]
 
 
 async def test_export_writes_markdown(demo_store, tmp_path, monkeypatch):
@@ -391,6 +399,7 @@ async def test_export_writes_markdown(demo_store, tmp_path, monkeypatch):
         await pilot.pause()
         await pilot.press("e")
         await pilot.pause()
+        assert app.exported_to.parent == app._session.path.parent  # not the cwd
         text = app.exported_to.read_text()
         assert "what is the latency" in text
 

@@ -26,6 +26,7 @@ from coview.tui.widgets import (
     ParetoPlot,
     SystemStyle,
     TurnView,
+    legend_text,
 )
 from rich.text import Text
 from textual import on, work
@@ -293,6 +294,7 @@ class MainScreen(Screen):
             with Vertical(id="panes"):
                 with Pane(id="pane-plot", classes="pane"):
                     yield ParetoPlot(id="plot")
+                    yield Static("", id="plot-legend", classes="status")
                     yield Static("", id="plot-status", classes="status")
                 with Pane(id="pane-table", classes="pane"):
                     yield Input(
@@ -347,7 +349,7 @@ class CoviewApp(App):
         Binding("slash", "search", "Search", id="search"),
         Binding("a", "ask", "Ask", id="ask"),
         Binding("c", "compare", "Compare", show=False, id="compare"),
-        Binding("b", "best_per_system", "Best/system", show=False, id="best_per_system"),
+        Binding("b", "best_per_system", "Best", id="best_per_system"),
         Binding("y", "copy_answer", "Copy answer", show=False, id="copy_answer"),
         Binding("Y", "copy_sql", "Copy SQL", show=False, id="copy_sql"),
         Binding("e", "export", "Export", show=False, id="export"),
@@ -437,6 +439,7 @@ class CoviewApp(App):
             for i, sysinfo in enumerate(s.systems)
         }
         self._fill_navigator()
+        self._q("#plot-legend", Static).update(legend_text(self.sys_styles))
         self._q("#search", Input).display = False
         self._q("#thinking").display = False
         self.apply_layout(self.screen.size.width)
@@ -467,10 +470,13 @@ class CoviewApp(App):
     def _update_header(self) -> None:
         s = self.summary
         sweep = next((n for i, n in s.sweeps if i == s.sweep_id), s.sweep_id) if s else "-"
+        store = self.store_path.name
+        if store.startswith("sample-"):
+            store = "bundled sample"
         parts = [
             "coview",
-            f"store {self.store_path.name}",
-            f"sweep {sweep}" + (f" ({s.model})" if s and s.model else ""),
+            f"store {store}",
+            f"sweep {s.sweep_id if s else '-'}",
             f"backend {self.backend_name}",
         ]
         if self._session is not None:
@@ -509,7 +515,7 @@ class CoviewApp(App):
         return {
             "plot": "#plot",
             "table": "#configs",
-            "detail": "#detail-ops",
+            "detail": "#detail",
             "chat": "#question",
             "nav": "#nav-systems",
         }[pane]
@@ -681,6 +687,8 @@ class CoviewApp(App):
         if event.row_key is None or event.row_key.value is None:
             return
         cid = int(event.row_key.value)
+        if not event.data_table.has_focus:
+            return  # a programmatic move (paging, the plot moving the table): not the user's
         if self._table_target is not None:
             # The plot moved the table: ignore the highlights of the repaint on the way.
             if cid == self._table_target:
@@ -1009,19 +1017,36 @@ class CoviewApp(App):
         self._q("#configs").focus()
 
     def action_best_per_system(self) -> None:
-        """Sort by perf/TCO and list each system's best point (notification + table)."""
+        """Each system's best perf/TCO point under the filters; pick one to drill into it."""
         if self.browser is None:
             return
         best = self.browser.best_per_system(self.filters)
-        lines = [
-            f"{r['system']:<8} #{r['config_id']} b{r['batch_size']} tp{r['tp']} {r['weight_dtype']} "
-            f"perf/TCO {fmt.num(r['perf_per_tco'])} @ {fmt.ms(r['latency_s'])} ms"
+        self.best_rows = best
+        if not best:
+            self.notify("No configs match the filters.", severity="warning")
+            return
+        opts = [
+            (
+                f"{r['system']:<8} #{r['config_id']:<5} b{r['batch_size']} tp{r['tp']} "
+                f"{r['weight_dtype']}  perf/TCO {fmt.num(r['perf_per_tco'])} "
+                f"@ {fmt.ms(r['latency_s'])} ms",
+                r["config_id"],
+            )
             for r in best
         ]
-        self.sort, self.descending = "perf_per_tco", True
-        self.load_page(0)
-        self.notify("\n".join(lines) or "no configs", title="Best perf/TCO per system", timeout=20)
-        self.best_rows = best
+        phase = self.filters.phase or "all phases"
+        self.push_screen(
+            PickScreen(f"Best perf/TCO per system ({phase}); Enter opens one:", opts),
+            self._open_best,
+        )
+
+    def _open_best(self, config_id: int | None) -> None:
+        if config_id is None:
+            return
+        self.jump_table_to(config_id)
+        self._q("#plot", ParetoPlot).select_config(config_id)
+        self._update_plot_status()
+        self.drill(config_id)
 
     def switch_sweep(self, sweep_id: str) -> None:
         if self.browser is None:
@@ -1068,6 +1093,7 @@ class CoviewApp(App):
             ("global", MainScreen),
             ("plot", ParetoPlot),
             ("table", ConfigsTable),
+            ("detail", DetailView),
         ]
         self.push_screen(HelpScreen(binding_rows(self, classes)))
 
@@ -1143,7 +1169,7 @@ class CoviewApp(App):
             from coview.store.sessions import export_markdown, load_session
 
             text = export_markdown(load_session(str(self._session.path)))
-            out = Path.cwd() / f"coview-session-{self._session.id}.md"
+            out = Path(self._session.path).with_suffix(".md")  # next to the session file
             out.write_text(text)
         except Exception as exc:
             self.notify(

@@ -33,6 +33,17 @@ class SystemStyle:
     marker: str
 
 
+def legend_text(styles: dict[str, SystemStyle]) -> Text:
+    """One line: each system's marker in its colour, then its name (the plot's legend)."""
+    t = Text()
+    for st in styles.values():
+        t.append(f"{st.marker}", style=f"bold {st.color}")
+        t.append(f" {st.name}  ")
+    t.append("@", style="bold reverse")
+    t.append(" selected")
+    return t
+
+
 class ConfigSelected(Message):
     """A config became the current one (plot move or table cursor)."""
 
@@ -165,11 +176,18 @@ class ParetoPlot(PlotextPlot, can_focus=True):
         if self.size.width < 20 or self.size.height < 6:
             return Text("(plot needs at least 20x6 cells; press f for full screen)")
         try:
+            # plotext's log scale transforms the stored data during build, so a second build
+            # of the same figure loses the points: rebuild the figure on every render.
+            self._draw()
             return super().render()
         except (IndexError, ValueError, ZeroDivisionError, OverflowError) as exc:
             return Text(f"(cannot draw the plot here: {type(exc).__name__}; try another size)")
 
     def redraw(self) -> None:
+        """Repaint with the current data and highlight (the figure is built in render)."""
+        self.refresh()
+
+    def _draw(self) -> None:
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
@@ -179,7 +197,6 @@ class ParetoPlot(PlotextPlot, can_focus=True):
         ppts += [p.perf_per_tco for pts in self.data.others.values() for p in pts]
         if not lats:
             plt.title("no configs match the filters")
-            self.refresh()
             return
         log_x = max(lats) / max(min(lats), 1e-12) > 20
         log_y = max(ppts) / max(min(ppts), 1e-12) > 20
@@ -204,14 +221,13 @@ class ParetoPlot(PlotextPlot, can_focus=True):
             st = self.styles_by_system[sid]
             xs = [p.latency_s * 1e3 for p in pts]
             ys = [p.perf_per_tco for p in pts]
-            plt.plot(xs, ys, marker=st.marker, color=st.color, label=st.name)
+            plt.plot(xs, ys, marker=st.marker, color=st.color)  # legend: a line below
         if self.highlight is not None:
             h = self.highlight
             plt.scatter([h.latency_s * 1e3], [h.perf_per_tco], marker="@", color="white")
         plt.xlabel("latency ms" + (" (log)" if log_x else ""))
         plt.ylabel("perf/TCO" + (" (log)" if log_y else ""))
         plt.title(self.plot_title)
-        self.refresh()
 
 
 # ---------------------------------------------------------------------------------------
@@ -388,17 +404,29 @@ def fill_diff_table(
         )
 
 
-class DetailView(VerticalScroll, can_focus=False):
+class DetailView(VerticalScroll, can_focus=True):
     """One config: parameters, totals, operator breakdown, class bars and an optional compare."""
+
+    BINDINGS = [
+        Binding("j", "scroll_down", "Down", show=False, id="detail.down"),
+        Binding("k", "scroll_up", "Up", show=False, id="detail.up"),
+        Binding("g", "scroll_home", "Top", show=False, id="detail.top"),
+        Binding("G", "scroll_end", "Bottom", show=False, id="detail.bottom"),
+    ]
 
     def compose(self):
         yield Static(
             "Select a config (Enter in the table or plot) to see its operators.", id="detail-params"
         )
         yield Static("", id="detail-bars")
-        yield DataTable(id="detail-ops", cursor_type="row", zebra_stripes=True)
+        # tables inside the scrolling view do not take focus: j/k/arrows scroll the view
+        ops = DataTable(id="detail-ops", cursor_type="row", zebra_stripes=True)
+        ops.can_focus = False
+        yield ops
         yield Static("", id="compare-title")
-        yield DataTable(id="detail-diff", cursor_type="row", zebra_stripes=True)
+        diff = DataTable(id="detail-diff", cursor_type="row", zebra_stripes=True)
+        diff.can_focus = False
+        yield diff
 
     def on_mount(self) -> None:
         self.query_one("#detail-diff").display = False
