@@ -1,0 +1,74 @@
+"""End to end: the real `coview` command in a real terminal (tmux), offline backend.
+
+Starts coview on the sample store at 100x30, asks a question with send-keys, waits for the
+answer by polling capture-pane, then quits with q. Skipped (with the reason) without tmux.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+pytestmark = [
+    pytest.mark.tmux,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (CI installs it)"),
+]
+
+
+def _tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=False).stdout
+
+
+def _wait_for(session: str, predicate, timeout: float = 30.0) -> str:
+    deadline = time.monotonic() + timeout
+    screen = ""
+    while time.monotonic() < deadline:
+        screen = _tmux("capture-pane", "-p", "-t", session)
+        if predicate(screen):
+            return screen
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting; the screen was:\n{screen}")
+
+
+def test_coview_in_tmux_asks_and_quits(sample_store, tmp_path):
+    session = f"coview-e2e-{uuid.uuid4().hex[:8]}"
+    sessions_dir = tmp_path / "sessions"
+    env = {
+        **os.environ,
+        "COVIEW_SESSIONS_DIR": str(sessions_dir),
+        "COVIEW_BACKEND": "offline",
+        "TERM": "xterm-256color",
+    }
+    # the real entry point; `python -m coview` works where the script dir is not on PATH
+    cmd = f"{sys.executable} -m coview --store {sample_store} --backend offline"
+    env_args = [f"{k}={v}" for k, v in env.items() if k.startswith(("COVIEW_", "TERM"))]
+    subprocess.run(
+        ["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30", "env", *env_args,
+         "sh", "-c", f"{cmd}; echo COVIEW-EXITED $?; sleep 30"],
+        check=True,
+    )
+    try:
+        _wait_for(session, lambda s: "perf/TCO vs latency" in s and "backend offline" in s)
+        _tmux("send-keys", "-t", session, "a")
+        time.sleep(0.5)
+        _tmux("send-keys", "-t", session, "-l", "which system has the best perf/TCO?")
+        _tmux("send-keys", "-t", session, "Enter")
+        screen = _wait_for(session, lambda s: "─ Answer ─" in s or "Cannot answer" in s)
+        assert "─ Answer ─" in screen, screen
+        assert "grounded" in screen
+        # the answer names a system of the sample sweep
+        assert any(name in screen for name in ("MI300X", "H100", "TPU v5e", "TPU v5p", "xPU-A", "xPU-B"))
+        _tmux("send-keys", "-t", session, "Escape")
+        time.sleep(0.3)
+        _tmux("send-keys", "-t", session, "q")
+        _wait_for(session, lambda s: "COVIEW-EXITED 0" in s)
+    finally:
+        _tmux("kill-session", "-t", session)
+    # the answered turn was saved
+    assert list(sessions_dir.glob("*.jsonl"))
