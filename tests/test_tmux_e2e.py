@@ -17,7 +17,9 @@ import pytest
 
 pytestmark = [
     pytest.mark.tmux,
-    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (CI installs it)"),
+    pytest.mark.skipif(
+        shutil.which("tmux") is None, reason="tmux is not installed (CI installs it)"
+    ),
 ]
 
 
@@ -49,8 +51,22 @@ def test_coview_in_tmux_asks_and_quits(sample_store, tmp_path):
     cmd = f"{sys.executable} -m coview --store {sample_store} --backend offline"
     env_args = [f"{k}={v}" for k, v in env.items() if k.startswith(("COVIEW_", "TERM"))]
     subprocess.run(
-        ["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30", "env", *env_args,
-         "sh", "-c", f"{cmd}; echo COVIEW-EXITED $?; sleep 30"],
+        [
+            "tmux",
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            "100",
+            "-y",
+            "30",
+            "env",
+            *env_args,
+            "sh",
+            "-c",
+            f"{cmd}; echo COVIEW-EXITED $?; sleep 30",
+        ],
         check=True,
     )
     try:
@@ -63,7 +79,9 @@ def test_coview_in_tmux_asks_and_quits(sample_store, tmp_path):
         assert "─ Answer ─" in screen, screen
         assert "grounded" in screen
         # the answer names a system of the sample sweep
-        assert any(name in screen for name in ("MI300X", "H100", "TPU v5e", "TPU v5p", "xPU-A", "xPU-B"))
+        assert any(
+            name in screen for name in ("MI300X", "H100", "TPU v5e", "TPU v5p", "xPU-A", "xPU-B")
+        )
         _tmux("send-keys", "-t", session, "Escape")
         time.sleep(0.3)
         _tmux("send-keys", "-t", session, "q")

@@ -126,7 +126,7 @@ async def test_table_sort_search_pareto_and_paging(demo_store):
         assert table.page_offset == 0 and table.cursor_row == 0
         await pilot.press("j", "j", "k")
         assert table.cursor_row == 1
-        await pilot.pause(0.3)  # the plot follows the table after a short coalescing delay
+        await pilot.pause(0.6)  # the plot follows the table after a short coalescing delay
         assert app.query_one(ParetoPlot).highlight.config_id == app.page.rows[1]["config_id"]
         assert app.context.config_id == app.page.rows[1]["config_id"]
         # sort: o cycles the column, r reverses

@@ -24,6 +24,7 @@ from coview.tui.widgets import (
     DetailView,
     DrillDown,
     ParetoPlot,
+    StatusLine,
     SystemStyle,
     TurnView,
     legend_text,
@@ -294,19 +295,19 @@ class MainScreen(Screen):
             with Vertical(id="panes"):
                 with Pane(id="pane-plot", classes="pane"):
                     yield ParetoPlot(id="plot")
-                    yield Static("", id="plot-legend", classes="status")
-                    yield Static("", id="plot-status", classes="status")
+                    yield StatusLine("", id="plot-legend", classes="status")
+                    yield StatusLine("", id="plot-status", classes="status")
                 with Pane(id="pane-table", classes="pane"):
                     yield Input(
                         placeholder="search: xpu, bf16, tp=8, batch=16 (Enter applies, Esc clears)",
                         id="search",
                     )
-                    yield Static("", id="table-status", classes="status")
+                    yield StatusLine("", id="table-status", classes="status")
                     yield ConfigsTable(id="configs")
                 with Pane(id="pane-detail", classes="pane"):
                     yield DetailView(id="detail")
                 with Pane(id="pane-chat", classes="pane"):
-                    yield Static("", id="chat-context", classes="status")
+                    yield StatusLine("", id="chat-context", classes="status")
                     yield VerticalScroll(id="chat-log")
                     with Horizontal(id="thinking"):
                         yield LoadingIndicator()
@@ -439,7 +440,7 @@ class CoviewApp(App):
             for i, sysinfo in enumerate(s.systems)
         }
         self._fill_navigator()
-        self._q("#plot-legend", Static).update(legend_text(self.sys_styles))
+        self._q("#plot-legend", StatusLine).update(legend_text(self.sys_styles))
         self._q("#search", Input).display = False
         self._q("#thinking").display = False
         self.apply_layout(self.screen.size.width)
@@ -608,7 +609,7 @@ class CoviewApp(App):
                 f"@ #{h.config_id} {name} {fmt.ms(h.latency_s)} ms perf/TCO "
                 f"{fmt.num(h.perf_per_tco)} · ←/→ frontier ↑/↓ system Enter open"
             )
-        self._q("#plot-status", Static).update(text)
+        self._q("#plot-status", StatusLine).update(text)
 
     def load_page(self, offset: int, cursor: int = 0) -> None:
         if self.browser is None:
@@ -649,7 +650,7 @@ class CoviewApp(App):
             bits.append(f"{len(f.systems)} systems")
         if f.search:
             bits.append(f"search '{f.search}'")
-        self._q("#table-status", Static).update(" · ".join(bits))
+        self._q("#table-status", StatusLine).update(" · ".join(bits))
 
     @on(ConfigsTable.PageRequest)
     def _page_request(self, event: ConfigsTable.PageRequest) -> None:
@@ -707,7 +708,7 @@ class CoviewApp(App):
             # Repainting the plot on every j/k is wasteful: coalesce quick moves.
             if getattr(self, "_plot_timer", None) is not None:
                 self._plot_timer.stop()
-            self._plot_timer = self.set_timer(0.12, self._sync_plot)
+            self._plot_timer = self.set_timer(0.3, self._sync_plot)
 
     def _sync_plot(self) -> None:
         self._plot_timer = None
@@ -768,7 +769,7 @@ class CoviewApp(App):
         self._update_context_line()
 
     def _update_context_line(self) -> None:
-        line = self._q("#chat-context", Static)
+        line = self._q("#chat-context", StatusLine)
         if self.context.config_id is None:
             line.update("context: none (select a config in the plot or table for 'this config')")
         else:

@@ -17,6 +17,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Collapsible, DataTable, Static
 from textual_plotext import PlotextPlot
 
@@ -31,6 +32,25 @@ class SystemStyle:
     name: str
     color: str
     marker: str
+
+
+class StatusLine(Widget):
+    """A one-line status text. update() repaints only this line: Static.update asks for a
+    layout of the whole screen, which is what made every table move slow."""
+
+    DEFAULT_CSS = "StatusLine { height: 1; }"
+
+    def __init__(self, text: str = "", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._text: Any = text
+
+    def update(self, text: Any) -> None:
+        if text != self._text:
+            self._text = text
+            self.refresh()
+
+    def render(self) -> Any:
+        return self._text
 
 
 def legend_text(styles: dict[str, SystemStyle]) -> Text:
