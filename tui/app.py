@@ -138,7 +138,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box"):
             yield Static(
-                'coview keys (remap any in the config file: [keys] id = "key"). Esc closes.',
+                Text('coview keys (remap any in the config file: [keys] id = "key"). Esc closes.'),
                 id="help-title",
             )
             table = DataTable(id="help-table", cursor_type="row", zebra_stripes=True)
@@ -163,7 +163,7 @@ class PickScreen(ModalScreen[Any]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="pick-box"):
-            yield Static(self.title_text, id="pick-title")
+            yield Static(Text(self.title_text), id="pick-title")
             yield OptionList(
                 *[Option(label, id=str(i)) for i, (label, _) in enumerate(self.options)],
                 id="pick-list",
@@ -351,9 +351,9 @@ class CoviewApp(App):
         Binding("a", "ask", "Ask", id="ask"),
         Binding("c", "compare", "Compare", show=False, id="compare"),
         Binding("b", "best_per_system", "Best", id="best_per_system"),
-        Binding("y", "copy_answer", "Copy answer", show=False, id="copy_answer"),
-        Binding("Y", "copy_sql", "Copy SQL", show=False, id="copy_sql"),
-        Binding("e", "export", "Export", show=False, id="export"),
+        Binding("y,f7", "copy_answer", "Copy answer", show=False, id="copy_answer"),
+        Binding("Y,f8", "copy_sql", "Copy SQL", show=False, id="copy_sql"),
+        Binding("e,f9", "export", "Export", show=False, id="export"),
         Binding("escape", "back", "Back/cancel", show=False, id="back"),
     ]
 
@@ -470,7 +470,6 @@ class CoviewApp(App):
 
     def _update_header(self) -> None:
         s = self.summary
-        sweep = next((n for i, n in s.sweeps if i == s.sweep_id), s.sweep_id) if s else "-"
         store = self.store_path.name
         if store.startswith("sample-"):
             store = "bundled sample"
@@ -482,7 +481,7 @@ class CoviewApp(App):
         ]
         if self._session is not None:
             parts.append(f"session {getattr(self._session, 'id', '?')}")
-        self._q("#header", Static).update(" │ ".join(parts))
+        self._q("#header", Static).update(Text(" │ ".join(parts)))
 
     # ---- layout -----------------------------------------------------------------------
     def apply_layout(self, width: int) -> None:
@@ -1235,8 +1234,10 @@ class ReviewScreen(Screen):
     def compose(self) -> ComposeResult:
         h = self.session.header
         yield Static(
-            f"coview review (read-only) │ session {h.get('id')} │ {h.get('created_at', '')} │ "
-            f"backend {h.get('backend', '?')} │ store {Path(str(h.get('store_path', ''))).name}",
+            Text(
+                f"coview review (read-only) │ session {h.get('id')} │ {h.get('created_at', '')} │ "
+                f"backend {h.get('backend', '?')} │ store {Path(str(h.get('store_path', ''))).name}"
+            ),
             id="header",
         )
         with Horizontal(id="review-body"):
