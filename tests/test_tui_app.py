@@ -428,3 +428,23 @@ async def test_review_shows_saved_turns_and_configs(demo_store):
         await pilot.pause()
         assert app.screen.query_one(DetailView).query_one("#detail-ops").row_count == 12
         assert not app.screen.query("#question")  # read-only: no question box
+
+
+async def test_real_offline_engine_on_the_sample_store(sample_store):
+    """The same path with the real offline pipeline: drill into a config, ask about it."""
+    app = CoviewApp(sample_store, settings=Settings(backend="offline"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        assert app.summary is not None and len(app.summary.systems) == 6
+        await pilot.press("enter")  # drill into the plot's selected config
+        await pilot.pause()
+        cid = app.detail_config["config_id"]
+        assert app.query_one("#detail-ops").row_count > 0
+        await ask(pilot, app, "what is the latency of this config?")
+        turn = app.query_one(TurnView)
+        assert turn.turn["status"] == "answered", turn.turn["answer"]
+        assert turn.sql_text.upper().startswith(("SELECT", "WITH"))
+        assert f"config_id = {cid}" in turn.sql_text  # "this config" reached the engine
+        assert turn.turn["evidence"] and turn.turn["evidence"][0][1]
+        assert app._pipeline.backend == "offline"
+        assert app._session is not None and cid in app._recorded
