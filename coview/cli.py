@@ -44,11 +44,15 @@ BackendOpt = Annotated[
 ]
 BaseUrlOpt = Annotated[
     str | None,
-    typer.Option("--base-url", help="OpenAI-compatible server URL (openai backend).", show_default=False),
+    typer.Option(
+        "--base-url", help="OpenAI-compatible server URL (openai backend).", show_default=False
+    ),
 ]
 ModelOpt = Annotated[
     str | None,
-    typer.Option("--model", help="Model name for the gemini or openai backend.", show_default=False),
+    typer.Option(
+        "--model", help="Model name for the gemini or openai backend.", show_default=False
+    ),
 ]
 
 
@@ -123,19 +127,22 @@ def main_callback(
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or directories to load.")],
     store: StoreOpt = None,
-    fmt: Annotated[
-        str, typer.Option("--format", help="native | llm-analysis")
-    ] = "native",
+    fmt: Annotated[str, typer.Option("--format", help="native | llm-analysis")] = "native",
     replace: Annotated[
         bool, typer.Option("--replace", help="Replace a sweep that is already in the store.")
     ] = False,
     sweep_name: Annotated[
-        str | None, typer.Option("--sweep", help="Sweep id: names the sweep for formats that carry none (llm-analysis), or renames a native sweep.")
+        str | None,
+        typer.Option(
+            "--sweep",
+            help="Sweep id: names the sweep for formats that carry none (llm-analysis), or renames a native sweep.",
+        ),
     ] = None,
 ) -> None:
     """Load simulator output into the store, in one transaction: all or nothing."""
     from coview.store.db import ENV_STORE
-    from coview.store.ingest import IngestError, ingest as do_ingest
+    from coview.store.ingest import IngestError
+    from coview.store.ingest import ingest as do_ingest
 
     target = store or (Path(os.environ[ENV_STORE]) if os.environ.get(ENV_STORE) else None)
     if target is None:
@@ -174,7 +181,8 @@ def simulate(
     out: Annotated[Path, typer.Option("--out", help="Directory for the native Parquet files.")],
 ) -> None:
     """Run the built-in roofline model over a sweep spec and write native Parquet files."""
-    from coview.sim.sweep import SpecError, simulate as run_sim
+    from coview.sim.sweep import SpecError
+    from coview.sim.sweep import simulate as run_sim
 
     try:
         summary = run_sim(spec, out)
@@ -190,7 +198,9 @@ def ask(
     backend: BackendOpt = None,
     base_url: BaseUrlOpt = None,
     model: ModelOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON contract object.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the JSON contract object.")
+    ] = False,
     show_sql: Annotated[bool, typer.Option("--show-sql", help="Show the SQL that ran.")] = False,
 ) -> None:
     """Answer one question from the data, or refuse when the data cannot answer it."""
@@ -262,7 +272,9 @@ def review(
 def export(
     session: Annotated[str, typer.Argument(help="Session id or file (see `coview sessions`).")],
     fmt: Annotated[str, typer.Option("--format", help="md")] = "md",
-    out: Annotated[Path | None, typer.Option("--out", help="Output file (default: stdout).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output file (default: stdout).")
+    ] = None,
 ) -> None:
     """Write a session as a Markdown report, plots included as text."""
     from coview.store.sessions import SessionError, export_markdown, load_session

@@ -34,9 +34,7 @@ class Cancelled(Exception):
     """The user cancelled the question (Esc in the TUI)."""
 
 
-def make_backend(
-    name: str, store_path: Path, settings: Settings
-) -> tuple[Selector, Answerer]:
+def make_backend(name: str, store_path: Path, settings: Settings) -> tuple[Selector, Answerer]:
     """The selector and answerer of the named backend."""
     if name == "offline":
         from coview.engine.offline import make_offline_backend

@@ -27,9 +27,7 @@ def table_docs(con: duckdb.DuckDBPyConnection) -> list[dict]:
     for name in names:
         if name not in tables:
             continue
-        cols = [
-            {"name": c, "type": t, "comment": cm or ""} for tn, c, t, cm in rows if tn == name
-        ]
+        cols = [{"name": c, "type": t, "comment": cm or ""} for tn, c, t, cm in rows if tn == name]
         out.append({"name": name, "comment": tables[name] or "", "columns": cols})
     return out
 
@@ -38,7 +36,14 @@ def render_markdown(con: duckdb.DuckDBPyConnection) -> str:
     """Schema documentation as Markdown: one section and one column table per table."""
     lines = ["# coview schema v1", ""]
     for t in table_docs(con):
-        lines += [f"## `{t['name']}`", "", t["comment"], "", "| column | type | meaning |", "|---|---|---|"]
+        lines += [
+            f"## `{t['name']}`",
+            "",
+            t["comment"],
+            "",
+            "| column | type | meaning |",
+            "|---|---|---|",
+        ]
         for c in t["columns"]:
             lines.append(f"| `{c['name']}` | {c['type']} | {c['comment'].replace('|', '/')} |")
         lines.append("")

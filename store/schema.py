@@ -83,7 +83,11 @@ SWEEPS = Table(
     (
         _c("sweep_id", "VARCHAR", "Identifier of the sweep (unique in the store).", True),
         _c("name", "VARCHAR", "Human-readable name of the sweep.", True),
-        _c("simulator", "VARCHAR", "Simulator that produced the data (e.g. coview-roofline, llm-analysis)."),
+        _c(
+            "simulator",
+            "VARCHAR",
+            "Simulator that produced the data (e.g. coview-roofline, llm-analysis).",
+        ),
         _c("simulator_version", "VARCHAR", "Version string of the simulator."),
         _c("source_path", "VARCHAR", "Path the sweep was ingested from."),
         _c("ingested_at", "TIMESTAMP", "When the sweep was ingested (UTC)."),
@@ -97,18 +101,48 @@ SYSTEMS = Table(
     (
         _c("system_id", "VARCHAR", "Identifier of the system (unique in the store).", True),
         _c("name", "VARCHAR", "What a person calls the chip, e.g. 'H100' or 'TPU v5e'.", True),
-        _c("vendor", "VARCHAR", "Vendor of the chip, e.g. 'NVIDIA', 'Google', 'AMD', or 'hypothetical'."),
+        _c(
+            "vendor",
+            "VARCHAR",
+            "Vendor of the chip, e.g. 'NVIDIA', 'Google', 'AMD', or 'hypothetical'.",
+        ),
         _c("peak_flops_bf16", "DOUBLE", "Peak dense bf16 throughput per chip, in FLOP per second."),
-        _c("peak_flops_fp8", "DOUBLE", "Peak dense fp8 throughput per chip, in FLOP per second; NULL if the chip has no fp8."),
-        _c("peak_ops_int8", "DOUBLE", "Peak dense int8 throughput per chip, in operations per second; NULL if unsupported."),
+        _c(
+            "peak_flops_fp8",
+            "DOUBLE",
+            "Peak dense fp8 throughput per chip, in FLOP per second; NULL if the chip has no fp8.",
+        ),
+        _c(
+            "peak_ops_int8",
+            "DOUBLE",
+            "Peak dense int8 throughput per chip, in operations per second; NULL if unsupported.",
+        ),
         _c("hbm_bytes", "DOUBLE", "HBM (off-chip memory) capacity per chip, in bytes."),
         _c("hbm_bw_bytes_per_s", "DOUBLE", "HBM bandwidth per chip, in bytes per second."),
-        _c("sram_bytes", "DOUBLE", "On-chip SRAM capacity per chip (scratchpad/VMEM/L2 usable for weights), in bytes."),
-        _c("sram_bw_bytes_per_s", "DOUBLE", "On-chip SRAM bandwidth per chip, in bytes per second."),
-        _c("ici_bw_bytes_per_s", "DOUBLE", "Chip-to-chip interconnect bandwidth per chip (ICI, NVLink, Infinity Fabric), in bytes per second."),
+        _c(
+            "sram_bytes",
+            "DOUBLE",
+            "On-chip SRAM capacity per chip (scratchpad/VMEM/L2 usable for weights), in bytes.",
+        ),
+        _c(
+            "sram_bw_bytes_per_s", "DOUBLE", "On-chip SRAM bandwidth per chip, in bytes per second."
+        ),
+        _c(
+            "ici_bw_bytes_per_s",
+            "DOUBLE",
+            "Chip-to-chip interconnect bandwidth per chip (ICI, NVLink, Infinity Fabric), in bytes per second.",
+        ),
         _c("tdp_w", "DOUBLE", "Thermal design power per chip, in watts."),
-        _c("tco_usd_per_chip_hour", "DOUBLE", "Total cost of ownership per chip, in US dollars per hour."),
-        _c("source", "VARCHAR", "Where the figures come from (citation or the simulator's own identifier)."),
+        _c(
+            "tco_usd_per_chip_hour",
+            "DOUBLE",
+            "Total cost of ownership per chip, in US dollars per hour.",
+        ),
+        _c(
+            "source",
+            "VARCHAR",
+            "Where the figures come from (citation or the simulator's own identifier).",
+        ),
     ),
     ("system_id",),
 )
@@ -122,7 +156,11 @@ MODELS = Table(
         _c("num_layers", "INTEGER", "Number of transformer layers."),
         _c("hidden_size", "INTEGER", "Model (hidden) dimension."),
         _c("num_heads", "INTEGER", "Number of attention (query) heads."),
-        _c("num_kv_heads", "INTEGER", "Number of key/value heads (fewer than num_heads with grouped-query attention)."),
+        _c(
+            "num_kv_heads",
+            "INTEGER",
+            "Number of key/value heads (fewer than num_heads with grouped-query attention).",
+        ),
         _c("head_dim", "INTEGER", "Dimension of one attention head."),
         _c("ffn_dim", "INTEGER", "Intermediate dimension of the feed-forward network."),
         _c("vocab_size", "INTEGER", "Vocabulary size."),
@@ -140,7 +178,13 @@ CONFIGS = Table(
         _c("sweep_id", "VARCHAR", "Sweep this configuration belongs to (sweeps.sweep_id).", True),
         _c("system_id", "VARCHAR", "System it ran on (systems.system_id).", True),
         _c("model_id", "VARCHAR", "Model it ran (models.model_id).", True),
-        _c("phase", "VARCHAR", "Inference phase: 'prefill' (processing the prompt) or 'decode' (generating one token per step).", True, PHASES),
+        _c(
+            "phase",
+            "VARCHAR",
+            "Inference phase: 'prefill' (processing the prompt) or 'decode' (generating one token per step).",
+            True,
+            PHASES,
+        ),
         _c("batch_size", "INTEGER", "Number of sequences processed together (global batch).", True),
         _c("input_len", "INTEGER", "Prompt length, in tokens."),
         _c("output_len", "INTEGER", "Number of generated tokens."),
@@ -152,19 +196,54 @@ CONFIGS = Table(
         _c("weight_dtype", "VARCHAR", "Data type of the weights, e.g. 'bf16', 'int8', 'fp8'."),
         _c("act_dtype", "VARCHAR", "Data type of the activations, e.g. 'bf16', 'int8', 'fp8'."),
         _c("kv_dtype", "VARCHAR", "Data type of the KV cache, e.g. 'bf16', 'int8', 'fp8'."),
-        _c("latency_s", "DOUBLE", "Latency in seconds. prefill: time to process the whole prompt (time to first token); decode: time of one step, i.e. time per output token.", True),
-        _c("throughput_tok_per_s", "DOUBLE", "Tokens processed (prefill) or generated (decode) per second, over all chips."),
-        _c("tco_usd_per_hour", "DOUBLE", "Total cost of ownership of all chips used, in US dollars per hour."),
-        _c("perf_per_tco", "DOUBLE", "Performance per TCO: throughput_tok_per_s divided by tco_usd_per_hour (tokens per second per USD per hour); higher is better."),
+        _c(
+            "latency_s",
+            "DOUBLE",
+            "Latency in seconds. prefill: time to process the whole prompt (time to first token); decode: time of one step, i.e. time per output token.",
+            True,
+        ),
+        _c(
+            "throughput_tok_per_s",
+            "DOUBLE",
+            "Tokens processed (prefill) or generated (decode) per second, over all chips.",
+        ),
+        _c(
+            "tco_usd_per_hour",
+            "DOUBLE",
+            "Total cost of ownership of all chips used, in US dollars per hour.",
+        ),
+        _c(
+            "perf_per_tco",
+            "DOUBLE",
+            "Performance per TCO: throughput_tok_per_s divided by tco_usd_per_hour (tokens per second per USD per hour); higher is better.",
+        ),
         _c("usd_per_1m_tokens", "DOUBLE", "Cost of one million tokens, in US dollars."),
         _c("weight_bytes_per_chip", "DOUBLE", "Bytes of model weights held by each chip."),
         _c("kv_bytes_per_chip", "DOUBLE", "Bytes of KV cache held by each chip."),
-        _c("fits_memory", "BOOLEAN", "True if weights, KV cache and activations fit in one chip's HBM."),
+        _c(
+            "fits_memory",
+            "BOOLEAN",
+            "True if weights, KV cache and activations fit in one chip's HBM.",
+        ),
         _c("power_w", "DOUBLE", "Average power of all chips used, in watts."),
-        _c("energy_j", "DOUBLE", "Energy of one latency_s interval (one prefill or one decode step) over all chips, in joules."),
-        _c("total_flops", "DOUBLE", "Floating-point operations of one latency_s interval over all chips, in FLOP."),
-        _c("is_pareto", "BOOLEAN", "True if Pareto-optimal within its (sweep, model, phase, system) on latency_s (lower is better) and perf_per_tco (higher is better), among configurations that fit in memory; computed at ingest."),
-        _c("extra", "JSON", "The simulator's own fields that have no column of their own, as JSON."),
+        _c(
+            "energy_j",
+            "DOUBLE",
+            "Energy of one latency_s interval (one prefill or one decode step) over all chips, in joules.",
+        ),
+        _c(
+            "total_flops",
+            "DOUBLE",
+            "Floating-point operations of one latency_s interval over all chips, in FLOP.",
+        ),
+        _c(
+            "is_pareto",
+            "BOOLEAN",
+            "True if Pareto-optimal within its (sweep, model, phase, system) on latency_s (lower is better) and perf_per_tco (higher is better), among configurations that fit in memory; computed at ingest.",
+        ),
+        _c(
+            "extra", "JSON", "The simulator's own fields that have no column of their own, as JSON."
+        ),
     ),
     ("config_id",),
     index_key=False,
@@ -174,23 +253,92 @@ OPERATORS = Table(
     "operators",
     "One row per operator per configuration: the roofline breakdown of one step (prefill or one decode step).",
     (
-        _c("config_id", "BIGINT", "Configuration this operator belongs to (configs.config_id).", True),
-        _c("op_index", "INTEGER", "Position of the operator in the configuration's operator list.", True),
-        _c("layer_name", "VARCHAR", "Where the operator sits, e.g. 'decoder' (repeated per layer) or 'head'."),
-        _c("op_type", "VARCHAR", "Operator type: q_proj, k_proj, v_proj, attn_qk, attn_sv, o_proj, ffn_gate, ffn_up, ffn_down, rmsnorm, all_reduce, lm_head (importers map other names onto these where they mean the same).", True),
-        _c("op_class", "VARCHAR", "Operator class: 'gemm', 'attention', 'norm', 'elementwise' or 'collective'.", True, OP_CLASSES),
-        _c("count", "INTEGER", "How many times the operator repeats per step (e.g. once per layer); totals are value x count."),
+        _c(
+            "config_id",
+            "BIGINT",
+            "Configuration this operator belongs to (configs.config_id).",
+            True,
+        ),
+        _c(
+            "op_index",
+            "INTEGER",
+            "Position of the operator in the configuration's operator list.",
+            True,
+        ),
+        _c(
+            "layer_name",
+            "VARCHAR",
+            "Where the operator sits, e.g. 'decoder' (repeated per layer) or 'head'.",
+        ),
+        _c(
+            "op_type",
+            "VARCHAR",
+            "Operator type: q_proj, k_proj, v_proj, attn_qk, attn_sv, o_proj, ffn_gate, ffn_up, ffn_down, rmsnorm, all_reduce, lm_head (importers map other names onto these where they mean the same).",
+            True,
+        ),
+        _c(
+            "op_class",
+            "VARCHAR",
+            "Operator class: 'gemm', 'attention', 'norm', 'elementwise' or 'collective'.",
+            True,
+            OP_CLASSES,
+        ),
+        _c(
+            "count",
+            "INTEGER",
+            "How many times the operator repeats per step (e.g. once per layer); totals are value x count.",
+        ),
         _c("flops", "DOUBLE", "Floating-point operations of one instance on one chip, in FLOP."),
-        _c("bytes_read", "DOUBLE", "Bytes read from memory by one instance on one chip (weights, activations, KV cache)."),
+        _c(
+            "bytes_read",
+            "DOUBLE",
+            "Bytes read from memory by one instance on one chip (weights, activations, KV cache).",
+        ),
         _c("bytes_written", "DOUBLE", "Bytes written to memory by one instance on one chip."),
-        _c("bytes_weight", "DOUBLE", "Bytes of weights read by one instance on one chip (part of bytes_read)."),
-        _c("bytes_comm", "DOUBLE", "Bytes sent over the interconnect by one instance from one chip."),
-        _c("compute_time_s", "DOUBLE", "Time one instance would take if limited by compute, in seconds."),
-        _c("memory_time_s", "DOUBLE", "Time one instance would take if limited by memory bandwidth, in seconds."),
-        _c("comm_time_s", "DOUBLE", "Time one instance would take if limited by interconnect bandwidth, in seconds."),
-        _c("roofline_time_s", "DOUBLE", "Time of one instance: the max of compute_time_s, memory_time_s and comm_time_s, in seconds (it hides which one won; see bound)."),
-        _c("bound", "VARCHAR", "Which time is largest: 'compute', 'memory' or 'comm'.", False, BOUNDS),
-        _c("weights_location", "VARCHAR", "Where the operator's weights are read from: 'sram', 'hbm', or NULL if it has no weights or the simulator does not say.", False, WEIGHT_LOCATIONS),
+        _c(
+            "bytes_weight",
+            "DOUBLE",
+            "Bytes of weights read by one instance on one chip (part of bytes_read).",
+        ),
+        _c(
+            "bytes_comm",
+            "DOUBLE",
+            "Bytes sent over the interconnect by one instance from one chip.",
+        ),
+        _c(
+            "compute_time_s",
+            "DOUBLE",
+            "Time one instance would take if limited by compute, in seconds.",
+        ),
+        _c(
+            "memory_time_s",
+            "DOUBLE",
+            "Time one instance would take if limited by memory bandwidth, in seconds.",
+        ),
+        _c(
+            "comm_time_s",
+            "DOUBLE",
+            "Time one instance would take if limited by interconnect bandwidth, in seconds.",
+        ),
+        _c(
+            "roofline_time_s",
+            "DOUBLE",
+            "Time of one instance: the max of compute_time_s, memory_time_s and comm_time_s, in seconds (it hides which one won; see bound).",
+        ),
+        _c(
+            "bound",
+            "VARCHAR",
+            "Which time is largest: 'compute', 'memory' or 'comm'.",
+            False,
+            BOUNDS,
+        ),
+        _c(
+            "weights_location",
+            "VARCHAR",
+            "Where the operator's weights are read from: 'sram', 'hbm', or NULL if it has no weights or the simulator does not say.",
+            False,
+            WEIGHT_LOCATIONS,
+        ),
         _c("power_w", "DOUBLE", "Average power while the operator runs, per chip, in watts."),
         _c("extra", "JSON", "The simulator's own fields for this operator, as JSON."),
     ),
@@ -218,9 +366,7 @@ def ddl_statements() -> list[str]:
         stmts.append(f"COMMENT ON TABLE {table.name} IS {_sql_str(table.comment)}")
         for c in table.columns:
             stmts.append(f"COMMENT ON COLUMN {table.name}.{c.name} IS {_sql_str(c.comment)}")
-    stmts.append(
-        "CREATE TABLE IF NOT EXISTS coview_meta (key VARCHAR PRIMARY KEY, value VARCHAR)"
-    )
+    stmts.append("CREATE TABLE IF NOT EXISTS coview_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
     stmts.append(
         "COMMENT ON TABLE coview_meta IS 'coview bookkeeping (schema version); not simulator data.'"
     )

@@ -21,7 +21,9 @@ def test_engine_store_sim_do_not_import_textual_or_tui():
     for folder in ("engine", "store", "sim"):
         for path in (ROOT / folder).rglob("*.py"):
             for mod in _imports(path):
-                if mod.split(".")[0] in ("textual", "textual_plotext") or mod.startswith("coview.tui"):
+                if mod.split(".")[0] in ("textual", "textual_plotext") or mod.startswith(
+                    "coview.tui"
+                ):
                     offenders.append(f"{path.relative_to(ROOT)} imports {mod}")
     assert offenders == []
 
