@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -41,20 +42,36 @@ def _sample_fingerprint() -> str:
     return h.hexdigest()[:16]
 
 
-def sample_store_path() -> Path:
-    """The cached sample store, built from sample_data/ on first use or when it changed."""
-    from coview.sample_data import DEFAULT_SWEEP
+def build_cached_store(target: Path, sources: list[Path], **ingest_kwargs: Any) -> bool:
+    """Ingest `sources` into the cache file `target` unless it exists; True if it was built.
 
-    target = cache_dir() / f"sample-{_sample_fingerprint()}.duckdb"
+    The store is built in a per-process temp file and renamed into place (atomic), so a crash
+    or a concurrent build never leaves a half store at `target`; a failed build removes its
+    temp file and re-raises the ingest error.
+    """
     if target.exists():
-        return target
+        return False
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(f".{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     from coview.store.ingest import ingest
 
-    ingest([DEFAULT_SWEEP], tmp, fmt="native", progress=False)
-    os.replace(tmp, target)  # atomic: a crash mid-build never leaves a half store behind
+    try:
+        ingest(sources, tmp, progress=False, **ingest_kwargs)
+    except Exception:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, target)
+    return True
+
+
+def sample_store_path() -> Path:
+    """The cached sample store, built from sample_data/ on first use or when it changed."""
+    from coview.sample_data import DEFAULT_SWEEP
+
+    target = cache_dir() / f"sample-{_sample_fingerprint()}.duckdb"
+    if not build_cached_store(target, [DEFAULT_SWEEP], fmt="native"):
+        return target
     for old in target.parent.glob("sample-*.duckdb"):
         if old != target:
             old.unlink(missing_ok=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import statistics
 import sys
 from dataclasses import dataclass, field
@@ -64,7 +63,7 @@ def resolve_eval_store(qfile: QuestionFile, store_path: Path | None) -> Path:
 
 
 def _build_ingest_store(qfile: QuestionFile, hint: dict[str, Any], base: Path) -> Path:
-    from coview.store.db import cache_dir
+    from coview.store.db import build_cached_store, cache_dir
 
     paths = hint["ingest"] if isinstance(hint["ingest"], list) else [hint["ingest"]]
     paths = [Path(p) if Path(p).is_absolute() else (base / p).resolve() for p in paths]
@@ -93,19 +92,10 @@ def _build_ingest_store(qfile: QuestionFile, hint: dict[str, Any], base: Path) -
                 h.update(str(f.relative_to(p.parent)).encode())
                 h.update(f.read_bytes())
     target = cache_dir() / f"eval-{h.hexdigest()[:16]}.duckdb"
-    if target.exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(f".{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    from coview.store.ingest import ingest
-
     try:
-        ingest(paths, tmp, fmt=fmt, progress=False, sweep_id=hint.get("sweep"))
+        build_cached_store(target, paths, fmt=fmt, sweep_id=hint.get("sweep"))
     except Exception as exc:
-        tmp.unlink(missing_ok=True)
         raise EvalError(f"{qfile.path}: cannot build the store from `store.ingest`: {exc}") from exc
-    os.replace(tmp, target)
     return target
 
 
@@ -410,9 +400,9 @@ def run_eval(
 ) -> EvalReport:
     """Grade every question of the file on the store with the configured backend."""
     import duckdb
-    from coview.engine.pipeline import Pipeline
 
     from coview.config import load_settings
+    from coview.engine.pipeline import Pipeline
 
     qfile = load_questions(questions_path)
     settings = settings or load_settings()
