@@ -22,26 +22,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
 
+from coview.store.schema import OP_TYPES
+
 TABLES = ("sweeps", "systems", "models", "configs", "operators")
 
-OP_TYPES = [
-    "q_proj",
-    "k_proj",
-    "v_proj",
-    "attn_qk",
-    "attn_sv",
-    "o_proj",
-    "ffn_gate",
-    "ffn_up",
-    "ffn_down",
-    "rmsnorm",
-    "all_reduce",
-    "lm_head",
-]
+# op_class of each schema OP_TYPES entry, in the same order.
 OP_CLASSES = [
     "gemm",
     "gemm",
@@ -58,7 +48,7 @@ OP_CLASSES = [
 ]
 
 
-def _list(values: list[str]) -> str:
+def _list(values: Sequence[str]) -> str:
     return "[" + ", ".join(f"'{v}'" for v in values) + "]"
 
 
