@@ -125,8 +125,18 @@ class OfflineSelector:
         config_level = it.kind not in ("property", "model_property")
         if it.config_id is not None:
             config_level = False
+        ctx_cols = _context_cols(it, context)
+        if ctx_cols:
+            defaults["context_config"] = (int(context.config_id), ctx_cols)  # type: ignore[arg-type]
         sweep = context.sweep_id or it.sweep
-        if not sweep and len(lex.sweeps) > 1 and (config_level or it.kind.startswith("op_")):
+        if "sweep_id" in ctx_cols:
+            sweep = None  # the selected config's own sweep (see sqlgen.config_where)
+        if (
+            not sweep
+            and "sweep_id" not in ctx_cols
+            and len(lex.sweeps) > 1
+            and (config_level or it.kind.startswith("op_"))
+        ):
             # the newest sweep that holds every named system and model
             fits = [
                 (sid, name)
@@ -146,7 +156,7 @@ class OfflineSelector:
             notes.append(f"sweep '{fits[0][1]}', the newest sweep that holds what you named")
         if it.config_id is None:
             defaults["sweep"] = sweep
-        if config_level and len(lex.models) > 1 and not it.models:
+        if config_level and len(lex.models) > 1 and not it.models and "model_id" not in ctx_cols:
             raise Unanswerable(
                 f"the data holds several models ({lex.model_names()}); say which one"
             )
@@ -154,6 +164,7 @@ class OfflineSelector:
         if (
             config_level
             and not it.phases
+            and "phase" not in ctx_cols
             and it.kind not in ("fits",)
             and len(lex.phases) > 1
             and "decode" in lex.phases
@@ -161,10 +172,19 @@ class OfflineSelector:
             defaults["phase"] = ["decode"]
             notes.append("decode assumed; say 'prefill' for prompt processing")
         if op_level and it.config_id is None:
-            if not it.dtypes and "bf16" in lex.dtypes and len(lex.dtypes) > 1:
+            if (
+                not it.dtypes
+                and "weight_dtype" not in ctx_cols
+                and "bf16" in lex.dtypes
+                and len(lex.dtypes) > 1
+            ):
                 defaults["weight_dtype"] = ["bf16"]
                 notes.append("bf16 assumed")
-            missing = [n for n, v in (("batch", it.batches), ("TP", it.tps)) if not v]
+            missing = [
+                n
+                for n, v, col in (("batch", it.batches, "batch_size"), ("TP", it.tps, "tp"))
+                if not v and col not in ctx_cols
+            ]
             if missing:
                 notes.append(
                     f"{' and '.join(missing)} not given: using the lowest-latency "
@@ -394,6 +414,9 @@ class OfflineSelector:
             raise Unanswerable("I could not tell what is being asked")
         if intent["kind"] in ("property", "model_property", "dtype_check", "inventory"):
             notes[:] = [n for n in notes if "decode assumed" not in n]
+        elif ctx_cols:
+            # the answerer names these settings from the evidence rows (so they are grounded)
+            intent["context_cols"] = list(ctx_cols)
         return Selection(True, sql=sql, intent=intent, suggestions=suggestions(lex))
 
 
@@ -456,6 +479,50 @@ _CLAIMS = {
     "exceed",
     "exceeds",
 }
+
+
+# Config columns a question inherits from the selected config when it leaves them unstated.
+_CTX_DTYPES = ("weight_dtype", "act_dtype", "kv_dtype")
+
+
+def _context_cols(it: Intent, context: Context) -> tuple[str, ...]:
+    """The settings to take from the selected config: a question that names system(s) but
+    not phase/batch/TP/dtype means 'at the settings I am looking at'. Explicit ones win.
+
+    Without a selected config, or when the question names no system (or says "this config"
+    itself), nothing is inherited and the documented defaults apply.
+    """
+    if context.config_id is None or it.config_id is not None or not it.systems:
+        return ()
+    kind = it.kind
+    if kind in ("property", "model_property", "inventory", "dtype_check", ""):
+        return ()
+    if (
+        kind == "lookup"
+        and not it.metrics
+        and not any((it.batches, it.tps, it.phases, it.dtypes, it.chips))
+    ):
+        return ()  # "tell me about the H100": the chip's specifications
+    cols: list[str] = []
+    if not it.sweep and not context.sweep_id:
+        cols.append("sweep_id")
+    for col, vals in (
+        ("model_id", it.models),
+        ("phase", it.phases),
+        ("input_len", it.input_lens),
+        ("output_len", it.output_lens),
+    ):
+        if not vals:
+            cols.append(col)
+    if kind == "pareto":
+        return tuple(cols)  # the frontier spans batch, TP and dtype by definition
+    if not (it.batches or it.trend_dim == "batch_size"):
+        cols.append("batch_size")
+    if not (it.tps or it.chips or it.trend_dim == "tp"):
+        cols += ["tp", "num_chips"]
+    if not (it.dtypes or it.act_dtypes or it.kv_dtypes):
+        cols += list(_CTX_DTYPES)
+    return tuple(cols)
 
 
 def _question_words(it: Intent) -> list[str]:

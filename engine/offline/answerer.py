@@ -98,7 +98,8 @@ class OfflineAnswerer:
                 "for these rows (the simulator did not produce it).",
                 refused=True,
             )
-        return Answer(text)
+        ctx = context_note(intent, evidence)
+        return Answer(ctx + "\n" + text if ctx else text)
 
     # -- config-level -------------------------------------------------------------------
 
@@ -865,6 +866,25 @@ def claim_holds(claim: str | None, subject: float, other: float, m: Metric) -> b
         good = subject < other if m.better == "low" else subject > other
         return good if claim == "better" else not good
     return None
+
+
+def context_note(intent: dict, evidence: list[Evidence]) -> str:
+    """'At the selected config's settings: decode, batch 256, TP 1, int8.' when the question
+    left those unstated and they were taken from the selected config; values come from the
+    evidence rows (every such row has the same ones), so they are grounded."""
+    cols = intent.get("context_cols") or []
+    shown = [c for c in ("phase", "batch_size", "tp", "weight_dtype") if c in cols]
+    if not shown:
+        return ""
+    for ev in evidence:
+        for r in ev.records():
+            if all(r.get(c) is not None for c in shown):
+                sub = {c: r.get(c) for c in shown}
+                for c in ("act_dtype", "kv_dtype", "num_chips"):
+                    if c in cols and r.get(c) is not None:
+                        sub[c] = r[c]
+                return f"At the selected config's settings: {describe(sub)}."
+    return ""
 
 
 def _apples_to_apples(rows: list[dict], label) -> str:

@@ -77,13 +77,25 @@ def config_where(it: Intent, lex: Lexicon, defaults: dict) -> list[str]:
             )
         ]
         return same + [f"(c.config_id = {cid} OR {_in('c.system_id', it.systems)})"]
-    if defaults.get("sweep"):
+    # settings the question left unstated, taken from the selected (context) config
+    ctx_id, ctx_cols = defaults.get("context_config") or (None, ())
+    if ctx_id is not None and "sweep_id" in ctx_cols:
+        conds.append(_same_as("sweep_id", int(ctx_id)))
+    elif defaults.get("sweep"):
         conds.append(f"c.sweep_id = {lit(defaults['sweep'])}")
     for col, vals in it.dims().items():
+        if not vals and ctx_id is not None and col in ctx_cols:
+            conds.append(_same_as(col, int(ctx_id)))
+            continue
         vals = vals or defaults.get(col) or []
         if vals:
             conds.append(_in(f"c.{col}", vals))
     return conds
+
+
+def _same_as(col: str, config_id: int) -> str:
+    """c.col equals that column of one config (read by the query, never spliced as text)."""
+    return f"c.{col} IS NOT DISTINCT FROM (SELECT {col} FROM configs WHERE config_id = {config_id})"
 
 
 def _where(conds: list[str]) -> str:
