@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parent / "out"
+from tui_stores import OUT, sample_and_grown
 
 CHILD = r"""
 import sys
@@ -40,19 +39,7 @@ CoviewApp(Path(sys.argv[1]), settings=Settings(backend="offline"), on_ready=read
 
 
 def build_stores(target_ops: int) -> tuple[Path, Path]:
-    import duckdb
-    from coview.sample_data import DEFAULT_SWEEP
-    from coview.store.ingest import ingest
-
-    OUT.mkdir(parents=True, exist_ok=True)
-    sample = OUT / "tui-sample.duckdb"
-    if not sample.exists():
-        ingest([DEFAULT_SWEEP], sample, fmt="native", progress=False)
-    big = OUT / f"tui-ops-{target_ops}.duckdb"
-    if not big.exists():
-        tmp = big.with_suffix(".tmp")
-        shutil.copy(sample, tmp)
-        con = duckdb.connect(str(tmp))
+    def grow(con) -> None:
         n = con.execute("SELECT count(*) FROM operators").fetchone()[0]
         copies = max(1, target_ops // max(n, 1))
         stride = con.execute("SELECT max(op_index) + 1 FROM operators").fetchone()[0]
@@ -66,10 +53,8 @@ def build_stores(target_ops: int) -> tuple[Path, Path]:
         con.execute("DELETE FROM operators")
         con.execute("INSERT INTO operators SELECT * FROM ops_big")
         con.execute("DROP TABLE ops_big")
-        con.execute("CHECKPOINT")
-        con.close()
-        os.replace(tmp, big)
-    return sample, big
+
+    return sample_and_grown(f"tui-ops-{target_ops}.duckdb", grow)
 
 
 def time_startup(store: Path) -> float:

@@ -16,28 +16,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import statistics
 import time
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parent / "out"
+from tui_stores import OUT, sample_and_grown
 
 
 def build_store(rows: int) -> tuple[Path, Path]:
-    import duckdb
-    from coview.sample_data import DEFAULT_SWEEP
-    from coview.store.ingest import ingest
-
-    OUT.mkdir(parents=True, exist_ok=True)
-    sample = OUT / "tui-sample.duckdb"
-    if not sample.exists():
-        ingest([DEFAULT_SWEEP], sample, fmt="native", progress=False)
-    big = OUT / f"tui-configs-{rows}.duckdb"
-    if not big.exists():
-        tmp = big.with_suffix(".tmp")
-        shutil.copy(sample, tmp)
-        con = duckdb.connect(str(tmp))
+    def grow(con) -> None:
         n = con.execute("SELECT count(*) FROM configs").fetchone()[0]
         base = con.execute("SELECT max(config_id) + 1 FROM configs").fetchone()[0]
         copies = max(1, -(-rows // n)) - 1
@@ -46,16 +33,13 @@ def build_store(rows: int) -> tuple[Path, Path]:
             "c.latency_s * (1 + k * 1e-4) AS latency_s) FROM configs c, range(1, ?) r(k)",
             [base, copies + 1],
         )
-        con.execute("CHECKPOINT")
-        con.close()
-        os.replace(tmp, big)
-    return sample, big
+
+    return sample_and_grown(f"tui-configs-{rows}.duckdb", grow)
 
 
 async def time_moves(store: Path, moves: int) -> tuple[int, list[float], list[float]]:
-    from coview.tui.app import CoviewApp
-
     from coview.config import Settings
+    from coview.tui.app import CoviewApp
 
     app = CoviewApp(store, settings=Settings(backend="offline"))
     times: list[float] = []
