@@ -221,6 +221,8 @@ class OfflineAnswerer:
         if len(bests) > 2:
             verdict = "Best: " + verdict
         lead = self._yes_no(intent, bests, m, lambda r: self._group_label(r, intent))
+        if not lead:
+            lead = self._premise(intent, bests, m, lambda r: self._group_label(r, intent))
         warn = _apples_to_apples(bests, lambda r: self._group_label(r, intent))
         return lead + verdict + "\n" + "\n".join(lines) + warn + _tail(intent)
 
@@ -233,10 +235,27 @@ class OfflineAnswerer:
         other = [r for r in rows if label(r) != first]
         if len(subj) != 1 or len(other) != 1:
             return ""
-        holds = claim_holds(intent.get("claim"), subj[0][m.column], other[0][m.column], m)
+        sv, ov = subj[0][m.column], other[0][m.column]
+        holds = claim_holds(intent.get("claim"), sv, ov, m)
         if holds is None:
             return ""
+        if holds and premise_claim(intent) and fmt_value(sv, m.unit) == fmt_value(ov, m.unit):
+            holds = False  # a difference the answer cannot show is no difference
         return "Yes. " if holds else "No. "
+
+    def _premise(self, intent: dict, rows: list[dict], m: Metric, label) -> str:
+        """The false-premise lead for 'why is A slower than B' over two compared rows."""
+        if len(rows) != 2 or not premise_claim(intent):
+            return ""
+        first, second = intent["mentioned"][0], intent["mentioned"][1]
+        subj = [r for r in rows if label(r) == first]
+        other = [r for r in rows if label(r) == second]
+        if len(subj) != 1 or len(other) != 1:
+            return ""
+        at = f" ({describe(subj[0], self.lex, False)})"
+        return premise_lead(
+            intent, (first, subj[0][m.column]), (second, other[0][m.column]), m, at=at
+        )
 
     def _a_rank(self, intent: dict, ev: list[Evidence]) -> str:
         rows = ev[0].records()
@@ -652,7 +671,10 @@ class OfflineAnswerer:
         ]
         out = []
         groups = self._by_config(ev[0].records())
-        if intent.get("direction") and len(groups) > 1:
+        lead = self._op_premise(intent, groups)
+        if lead:
+            out.append(lead.rstrip("\n"))
+        elif intent.get("direction") and len(groups) > 1:
             slow = intent["direction"] != "low"
             groups.sort(key=lambda g: _need(g[0], "total_time_s"), reverse=slow)
             top = groups[0][0]
@@ -675,6 +697,35 @@ class OfflineAnswerer:
                     line += f"; {m.label} {fmt_value(_need(r, m.column), m.unit)} per instance"
                 out.append(line + ".")
         return "\n".join(out) + _tail(intent)
+
+    def _op_premise(self, intent: dict, groups: list[list[dict]]) -> str:
+        """'xPU-B's q_proj is not slower than xPU-A's here: both take 330 us per step at ...'
+        when one operator type is compared on two systems and the claim does not hold."""
+        ops = intent.get("op_types") or []
+        time_m = self.lex.metric("configs", "latency_s")
+        if len(ops) != 1 or len(groups) != 2 or time_m is None or not premise_claim(intent):
+            return ""
+        by_sys = {}
+        for g in groups:
+            rows = [r for r in g if r.get("op_type") == ops[0]]
+            if len(rows) != 1:
+                return ""
+            by_sys[rows[0]["system"]] = rows[0]
+        a, b = intent["mentioned"][0], intent["mentioned"][1]
+        if a not in by_sys or b not in by_sys:
+            return ""
+        ra, rb = by_sys[a], by_sys[b]
+        same = describe(ra, self.lex, False) == describe(rb, self.lex, False)
+        at = f" per step at {describe(ra, self.lex, False)}" if same else " per step"
+        return premise_lead(
+            intent,
+            (a, _need(ra, "total_time_s")),
+            (b, _need(rb, "total_time_s")),
+            time_m,
+            what=ops[0],
+            verb="take",
+            at=at,
+        )
 
     def _a_op_bound(self, intent: dict, ev: list[Evidence]) -> str:
         out = []
@@ -809,12 +860,27 @@ class OfflineAnswerer:
         a, b = top["system_a"], top["system_b"]
         ta, tb = _need(top, "time_a_s"), _need(top, "time_b_s")
         cfg = "; ".join(f"{describe(r, self.lex)}" for r in cfgs.values())
+        lead = ""
+        lat = self.lex.metric("configs", "latency_s")
+        if (
+            lat is not None
+            and intent.get("claim") in ("faster", "quicker", "slower")
+            and a in cfgs
+            and b in cfgs
+        ):
+            # "why is B slower than A": check that B is slower at all, on the configs' latency
+            lead = premise_lead(
+                intent,
+                (intent["mentioned"][0], cfgs.get(intent["mentioned"][0], {}).get("latency_s")),
+                (intent["mentioned"][1], cfgs.get(intent["mentioned"][1], {}).get("latency_s")),
+                lat,
+            )
         if ta == tb:
-            return (
+            return lead + (
                 f"No operator differs between {a} and {b}: every operator type takes the "
                 f"same time on both" + (f" ({cfg})" if cfg else "") + "." + _tail(intent)
             )
-        text = (
+        text = lead + (
             f"{top['op_type']} differs most between {a} and {b}: "
             f"{fmt_value(ta, 's')} on {a} vs {fmt_value(tb, 's')} on {b} per step "
             f"(a difference of {fmt_value(abs(tb - ta), 's')}"
@@ -866,6 +932,83 @@ def claim_holds(claim: str | None, subject: float, other: float, m: Metric) -> b
         good = subject < other if m.better == "low" else subject > other
         return good if claim == "better" else not good
     return None
+
+
+_COMPARATIVES = {
+    "faster",
+    "quicker",
+    "slower",
+    "cheaper",
+    "costlier",
+    "pricier",
+    "more",
+    "higher",
+    "larger",
+    "bigger",
+    "greater",
+    "better",
+    "less",
+    "lower",
+    "smaller",
+    "fewer",
+    "worse",
+}
+
+
+def premise_claim(intent: dict) -> str | None:
+    """The comparative the question asserts between two named things ('slower' in 'why is
+    q_proj slower on B than A'), or None when it asserts none (targets like 'under' excluded)."""
+    claim = intent.get("claim")
+    order = intent.get("order") or []
+    if claim not in _COMPARATIVES or "than" not in order or len(intent.get("mentioned") or []) < 2:
+        return None
+    return claim
+
+
+def _claim_phrase(claim: str, order: list[str]) -> str:
+    """'more expensive' rather than a bare 'more', as the question put it."""
+    if claim in order:
+        i = order.index(claim)
+        if claim in ("more", "less") and i + 1 < len(order) and order[i + 1] != "than":
+            return f"{claim} {order[i + 1]}"
+    return claim
+
+
+def premise_lead(
+    intent: dict,
+    subject: tuple[str, float],
+    other: tuple[str, float],
+    m: Metric,
+    what: str = "",
+    verb: str = "have",
+    at: str = "",
+) -> str:
+    """A plain first sentence when the question's premise is false: the named subject is
+    not <claim> than the other (equal as shown, or the other way round). Empty otherwise.
+
+    `what` names the thing compared ("q_proj"), `verb` how both relate to the value ("take"),
+    `at` where the values were measured (" per step at decode, batch 256, ...").
+    """
+    claim = premise_claim(intent)
+    if claim is None:
+        return ""
+    (a, va), (b, vb) = subject, other
+    if va is None or vb is None:
+        return ""
+    sa, sb = fmt_value(va, m.unit), fmt_value(vb, m.unit)
+    phrase = _claim_phrase(claim, intent.get("order") or [])
+    wa = f"{a}'s {what}" if what else a
+    wb = f"{b}'s" if what else b
+    label = "" if what else f"{m.label} "
+    if sa == sb:
+        return f"{wa} is not {phrase} than {wb} here: both {verb} {label}{sa}{at}.\n"
+    holds = claim_holds(claim, va, vb, m)
+    if holds is None or holds:
+        return ""
+    return (
+        f"{wa} is not {phrase} than {wb} here; it is the other way round: {label}{sa} on {a} "
+        f"vs {sb} on {b}{at}.\n"
+    )
 
 
 def context_note(intent: dict, evidence: list[Evidence]) -> str:
