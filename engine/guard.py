@@ -267,15 +267,10 @@ class Catalog:
         instance (see ``coview.engine.runner`` for why not ``duckdb.connect(path)``).
         """
         from coview.engine.runner import open_sandbox
-        from coview.store.db import StoreError
+        from coview.store.db import StoreError, require_store
         from coview.store.schema import TABLES
 
-        path = Path(store_path)
-        if not path.exists():
-            raise StoreError(
-                f"No store at {path}. Create one with `coview ingest DATA --store {path}`, "
-                "or leave out --store to use the bundled sample data."
-            )
+        path = require_store(store_path)
         try:
             con = open_sandbox(path, memory_limit="256MB", threads=1)
         except Exception as exc:  # duckdb.Error and OS errors alike

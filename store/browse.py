@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from coview.store.db import StoreError
+
+from coview.store.db import StoreError, connect
 
 # Columns the configs table shows, in order, and which may be sorted on.
 CONFIG_COLUMNS: tuple[str, ...] = (
@@ -168,18 +169,9 @@ class Browser:
 
     def __init__(self, store_path: Path | str) -> None:
         self.store_path = Path(store_path)
-        if not self.store_path.exists():
-            raise StoreError(
-                f"No store at {self.store_path}. Create one with "
-                f"`coview ingest DATA --store {self.store_path}`, or leave out --store "
-                "to use the bundled sample data."
-            )
-        try:
-            # Plain read-only, the same configuration as coview.store.db.connect and the
-            # session snapshots, so DuckDB lets them share this process's database instance.
-            self.con = duckdb.connect(str(self.store_path), read_only=True)
-        except duckdb.Error as exc:
-            raise StoreError(f"Cannot open store {self.store_path}: {exc}") from exc
+        # Plain read-only (coview.store.db.connect), the same configuration as the session
+        # snapshots, so DuckDB lets them share this process's database instance.
+        self.con = connect(self.store_path, read_only=True)
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -334,7 +326,8 @@ class Browser:
 
     # ---- the Pareto plot ---------------------------------------------------------------
     def plot_data(self, filters: Filters, max_others: int = 3000) -> PlotData:
-        """Each system's frontier (by latency) and up to max_others other points.
+        """Each system's frontier (by latency) and up to max_others other points, all among
+        configs that fit in memory (perf/TCO of a config that cannot run means nothing).
 
         The frontier is recomputed over the filtered configs (a dtype or search filter can
         drop the stored is_pareto points): a config that fits in memory is on it when no
@@ -366,7 +359,8 @@ class Browser:
             _, rest = self._fetch(
                 "SELECT c.config_id, c.system_id, c.latency_s, c.perf_per_tco "
                 f"FROM configs c JOIN systems s USING (system_id){where}{cond}"
-                "c.latency_s > 0 AND c.perf_per_tco > 0 ORDER BY hash(c.config_id) LIMIT ?",
+                "c.latency_s > 0 AND c.perf_per_tco > 0 AND c.fits_memory IS NOT FALSE "
+                "ORDER BY hash(c.config_id) LIMIT ?",
                 [*params, max_others + len(on_front) + 1],
             )
             rest = [r for r in rest if r[0] not in on_front]
@@ -376,13 +370,16 @@ class Browser:
         return data
 
     def best_per_system(self, filters: Filters) -> list[dict[str, Any]]:
-        """The highest perf/TCO config of each system under the filters."""
+        """The highest perf/TCO config of each system under the filters, among configs that
+        fit in memory (a config that cannot run is never "best")."""
         where, params = self._where(filters)
+        cond = " AND " if where else " WHERE "
         return self._dicts(
             "SELECT * FROM (SELECT c.config_id, c.system_id, s.name AS system, c.phase, "
             "c.batch_size, c.tp, c.weight_dtype, c.latency_s, c.perf_per_tco, "
             "row_number() OVER (PARTITION BY c.system_id ORDER BY c.perf_per_tco DESC NULLS LAST, "
-            f"c.config_id) AS rk FROM configs c JOIN systems s USING (system_id){where}) "
+            f"c.config_id) AS rk FROM configs c JOIN systems s USING (system_id){where}"
+            f"{cond}c.fits_memory IS NOT FALSE) "
             "WHERE rk = 1 ORDER BY perf_per_tco DESC NULLS LAST",
             params,
         )

@@ -87,14 +87,20 @@ def resolve_store(store: str | os.PathLike | None = None) -> Path:
     return sample_store_path()
 
 
-def connect(path: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
-    """Open the store for coview's own (trusted) queries. LLM-written SQL uses engine.runner."""
+def require_store(path: str | os.PathLike) -> Path:
+    """`path` as a Path if it exists; else a StoreError that says how to create a store there."""
     path = Path(path)
-    if read_only and not path.exists():
+    if not path.exists():
         raise StoreError(
             f"No store at {path}. Create one with `coview ingest DATA --store {path}`, "
             "or leave out --store to use the bundled sample data."
         )
+    return path
+
+
+def connect(path: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """Open the store for coview's own (trusted) queries. LLM-written SQL uses engine.runner."""
+    path = require_store(path) if read_only else Path(path)
     try:
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as exc:
