@@ -147,3 +147,26 @@ def test_sample_store_summary_does_not_need_operators(sample_store):
     assert len(s.systems) == 6 and s.n_configs > 0
     page = b.page_configs(Filters(sweep_id=s.sweep_id), limit=20)
     assert len(page.rows) == 20
+
+
+def test_best_per_system_and_plot_only_offer_configs_that_fit(sample_store):
+    """A config that does not fit in memory is never offered as a system's best point."""
+    import duckdb
+
+    b = Browser(sample_store)
+    best = b.best_per_system(Filters(phase="decode"))
+    con = duckdb.connect(str(sample_store), read_only=True)
+    fits = dict(con.execute("SELECT config_id, fits_memory FROM configs").fetchall())
+    expected = dict(
+        con.execute(
+            "SELECT system_id, max(perf_per_tco) FROM configs "
+            "WHERE phase = 'decode' AND fits_memory GROUP BY system_id"
+        ).fetchall()
+    )
+    assert len(best) == len(expected)
+    for row in best:
+        assert fits[row["config_id"]] is True
+        assert row["perf_per_tco"] == expected[row["system_id"]]
+    data = b.plot_data(Filters(phase="decode"))
+    shown = [p.config_id for pts in data.others.values() for p in pts]
+    assert shown and all(fits[c] for c in shown)

@@ -590,7 +590,7 @@ class CoviewApp(App):
         dtype = self.filters.dtype or "all dtypes"
         plot = self._q("#plot", ParetoPlot)
         plot.set_data(
-            data, self.sys_styles, f"perf/TCO vs latency · {phase} · {dtype}", keep=keep_config
+            data, self.sys_styles, f"perf/TCO vs latency · {phase} · {dtype} · fits in memory", keep=keep_config
         )
         n = sum(len(v) for v in data.frontiers.values())
         extra = " (other points sampled)" if data.sampled else ""
