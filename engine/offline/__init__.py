@@ -367,10 +367,11 @@ class OfflineSelector:
         elif kind == "trend":
             sql = [sqlgen.trend_sql(it, lex, defaults, it.metrics[0])]
             other = "TP and data type" if it.trend_dim == "batch_size" else "batch and data type"
-            notes.append(
-                f"at each point, the best configuration over {other} that fits in "
-                "memory, unless you named them"
-            )
+            if "weight_dtype" not in ctx_cols:  # else the selected config pins them
+                notes.append(
+                    f"at each point, the best configuration over {other} that fits in "
+                    "memory, unless you named them"
+                )
         elif kind == "dtype_check":
             sql = [sqlgen.dtype_check_sql(it, lex, defaults)]
         elif kind == "inventory":

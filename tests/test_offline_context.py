@@ -1,0 +1,180 @@
+"""The selected config (Context) fills the settings a question leaves unstated, and
+comparisons check their premise before explaining it. Real Pipeline on the sample store;
+config ids and expected numbers come from independent SQL, never from the engine."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from coview.engine.offline.fmt import fmt_value
+from coview.engine.pipeline import Pipeline
+from coview.engine.types import Context
+
+
+@pytest.fixture(scope="module")
+def db(sample_store):
+    con = duckdb.connect(str(sample_store), read_only=True)
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def pipe(sample_store):
+    return Pipeline(sample_store, backend="offline")
+
+
+def _config(db, system: str, phase="decode", batch=256, tp=1, dtype="int8") -> int:
+    rows = db.execute(
+        "SELECT config_id FROM configs WHERE system_id = ? AND phase = ? AND batch_size = ? "
+        "AND tp = ? AND weight_dtype = ? ORDER BY config_id",
+        [system, phase, batch, tp, dtype],
+    ).fetchall()
+    assert len(rows) == 1, rows
+    return rows[0][0]
+
+
+def _op_total(db, config_id: int, op: str) -> float:
+    return db.execute(
+        "SELECT sum(roofline_time_s * count) FROM operators WHERE config_id = ? AND op_type = ?",
+        [config_id, op],
+    ).fetchone()[0]
+
+
+def _latency(db, config_id: int) -> float:
+    return db.execute("SELECT latency_s FROM configs WHERE config_id = ?", [config_id]).fetchone()[
+        0
+    ]
+
+
+def _ask(pipe, q: str, cid: int | None):
+    r = pipe.ask(q, context=Context(config_id=cid))
+    assert r.status == "answered", (r.answer, r.reason)
+    assert r.grounding.ok, r.grounding.unmatched
+    return r
+
+
+def _config_ids(r) -> set[int]:
+    return {row["config_id"] for row in r.rows if row.get("config_id") is not None}
+
+
+def test_operator_why_question_uses_the_selected_configs_settings(pipe, db):
+    ctx = _config(db, "xpu-b")
+    a_cfg = _config(db, "xpu-a")
+    r = _ask(pipe, "why is q_proj slower on xPU-B than xPU-A?", ctx)
+    assert _config_ids(r) == {ctx, a_cfg}
+    assert "At the selected config's settings: decode, batch 256, TP 1, int8." in r.answer
+    ta, tb = _op_total(db, a_cfg, "q_proj"), _op_total(db, ctx, "q_proj")
+    # the premise is false in this data: both take the same time; the answer says so first
+    assert fmt_value(ta, "s") == fmt_value(tb, "s")
+    body = r.answer.splitlines()[1]
+    assert body.startswith("xPU-B's q_proj is not slower than xPU-A's here: both take")
+    assert fmt_value(tb, "s") in body
+    assert "slowest" not in r.answer
+    # not the stated defaults (batch 1, TP 16, bf16) any more
+    assert "bf16 assumed" not in r.answer and "decode assumed" not in r.answer
+
+
+def test_without_context_the_stated_defaults_stay(pipe, db):
+    r = _ask(pipe, "why is q_proj slower on xPU-B than xPU-A?", None)
+    assert "selected config" not in r.answer
+    assert "bf16 assumed" in r.answer
+    assert {row["weight_dtype"] for row in r.rows} == {"bf16"}
+
+
+def test_explicit_setting_in_the_question_wins(pipe, db):
+    ctx = _config(db, "xpu-b")
+    r = _ask(pipe, "why is q_proj slower on xPU-B than xPU-A at batch 8?", ctx)
+    want = {_config(db, "xpu-a", batch=8), _config(db, "xpu-b", batch=8)}
+    assert _config_ids(r) == want
+    assert "At the selected config's settings: decode, TP 1, int8." in r.answer
+    t = _op_total(db, _config(db, "xpu-b", batch=8), "q_proj")
+    assert f"both take {fmt_value(t, 's')} per step at decode, batch 8, TP 1, int8" in r.answer
+
+    r = _ask(pipe, "what is the prefill latency of H100 at TP 8 in bf16?", ctx)
+    rows = r.rows
+    assert rows and all(
+        (x["phase"], x["tp"], x["weight_dtype"], x["batch_size"]) == ("prefill", 8, "bf16", 256)
+        for x in rows
+    )
+    assert "batch 256" in r.answer.splitlines()[0]
+
+
+def test_metric_lookup_and_comparison_follow_the_context(pipe, db):
+    ctx = _config(db, "xpu-b")
+    r = _ask(pipe, "what is the throughput of H100?", ctx)
+    h = _config(db, "h100")
+    assert _config_ids(r) == {h}
+    tput = db.execute(
+        "SELECT throughput_tok_per_s FROM configs WHERE config_id = ?", [h]
+    ).fetchone()[0]
+    assert fmt_value(tput, "tok/s") in r.answer
+
+    r = _ask(pipe, "compare the latency of MI300X and H100", ctx)
+    m, h = _config(db, "mi300x"), _config(db, "h100")
+    assert _config_ids(r) == {m, h}
+    for cid in (m, h):
+        assert fmt_value(_latency(db, cid), "s") in r.answer
+
+
+def test_why_question_with_a_reversed_premise_says_so_first(pipe, db):
+    ctx = _config(db, "xpu-b")
+    m, h = _config(db, "mi300x"), _config(db, "h100")
+    lm, lh = _latency(db, m), _latency(db, h)
+    assert lm < lh  # the data: MI300X is faster at these settings
+    r = _ask(pipe, "why is MI300X slower than H100?", ctx)
+    first = r.answer.splitlines()[1]
+    assert first.startswith("MI300X is not slower than H100 here; it is the other way round")
+    assert fmt_value(lm, "s") in first and fmt_value(lh, "s") in first
+    # a true premise gets no such correction
+    r = _ask(pipe, "why is H100 slower than MI300X?", ctx)
+    assert "not slower" not in r.answer
+
+
+def test_comparison_premise_false_and_yes_no(pipe, db):
+    ctx = _config(db, "xpu-b")
+    lm, lh = _latency(db, _config(db, "mi300x")), _latency(db, _config(db, "h100"))
+    r = _ask(pipe, "how much slower is MI300X than H100?", ctx)
+    assert "MI300X is not slower than H100 here" in r.answer
+    assert fmt_value(lm, "s") in r.answer and fmt_value(lh, "s") in r.answer
+    r = _ask(pipe, "is xPU-B slower than xPU-A?", ctx)
+    assert r.answer.splitlines()[1].startswith("No.")
+    la, lb = _latency(db, _config(db, "xpu-a")), _latency(db, ctx)
+    assert fmt_value(la, "s") == fmt_value(lb, "s")
+
+
+def test_operator_premise_reversed(pipe, db):
+    ctx = _config(db, "xpu-b")
+    m, h = _config(db, "mi300x"), _config(db, "h100")
+    tm, th = _op_total(db, m, "q_proj"), _op_total(db, h, "q_proj")
+    assert fmt_value(tm, "s") != fmt_value(th, "s")
+    slow, fast = ("MI300X", "H100") if tm > th else ("H100", "MI300X")
+    r = _ask(pipe, f"why is q_proj slower on {fast} than {slow}?", ctx)
+    assert f"{fast}'s q_proj is not slower than {slow}'s here; it is the other way round" in (
+        r.answer
+    )
+    r = _ask(pipe, f"why is q_proj slower on {slow} than {fast}?", ctx)
+    assert "not slower" not in r.answer
+
+
+def test_trend_keeps_the_context_settings_except_its_own_dimension(pipe, db):
+    ctx = _config(db, "xpu-b")
+    r = _ask(pipe, "how does H100 latency change with batch size?", ctx)
+    assert "At the selected config's settings: decode, TP 1, int8." in r.answer
+    want = {
+        row[0]
+        for row in db.execute(
+            "SELECT config_id FROM configs WHERE system_id = 'h100' AND phase = 'decode' "
+            "AND tp = 1 AND weight_dtype = 'int8' AND fits_memory"
+        ).fetchall()
+    }
+    assert _config_ids(r) == want
+    assert "best configuration over TP and data type" not in r.answer
+
+
+def test_chip_questions_ignore_the_context(pipe, db):
+    ctx = _config(db, "xpu-b")
+    r = _ask(pipe, "tell me about the H100", ctx)
+    assert "selected config" not in r.answer
+    hbm = db.execute("SELECT hbm_bytes FROM systems WHERE system_id = 'h100'").fetchone()[0]
+    assert any(row.get("hbm_bytes") == hbm for row in r.rows)
