@@ -178,3 +178,23 @@ def test_chip_questions_ignore_the_context(pipe, db):
     assert "selected config" not in r.answer
     hbm = db.execute("SELECT hbm_bytes FROM systems WHERE system_id = 'h100'").fetchone()[0]
     assert any(row.get("hbm_bytes") == hbm for row in r.rows)
+
+
+def test_fits_and_rank_questions_use_the_context(pipe, db):
+    ctx = _config(db, "xpu-b")
+    r = _ask(pipe, "does llama fit on TPU v5e?", ctx)
+    assert "At the selected config's settings: decode, batch 256, TP 1, int8." in r.answer
+    fits = db.execute(
+        "SELECT fits_memory FROM configs WHERE config_id = ?", [_config(db, "tpu-v5e")]
+    ).fetchone()[0]
+    assert r.answer.splitlines()[1].startswith("Yes" if fits else "No")
+
+    r = _ask(pipe, "is xPU-B the fastest system?", ctx)
+    best = db.execute(
+        "SELECT s.name, c.latency_s FROM configs c JOIN systems s USING (system_id) "
+        "WHERE phase = 'decode' AND batch_size = 256 AND tp = 1 AND weight_dtype = 'int8' "
+        "AND fits_memory ORDER BY latency_s LIMIT 1"
+    ).fetchone()
+    line = r.answer.splitlines()[1]
+    assert line.startswith("Yes" if best[0] == "xPU-B" else "No")
+    assert best[0] in line and fmt_value(best[1], "s") in line

@@ -271,8 +271,13 @@ def pareto_member_sql(it: Intent, lex: Lexicon, defaults: dict) -> str:
 def fits_sql(it: Intent, lex: Lexicon, defaults: dict) -> str:
     """Per system, dtype and TP: whether every / any matching config fits, and the sizes."""
     conds = config_where(it, lex, defaults)
+    # settings taken from the selected config are one value per group: show them too
+    ctx_cols = (defaults.get("context_config") or (None, ()))[1]
+    ctx = "".join(
+        f"any_value(c.{col}) AS {col}, " for col in ("phase", "batch_size") if col in ctx_cols
+    )
     return (
-        "SELECT s.name AS system, c.weight_dtype, c.tp,\n"
+        f"SELECT s.name AS system, c.weight_dtype, c.tp, {ctx}\n"
         "  count(*) AS configs_matched,\n"
         "  count(*) FILTER (WHERE c.fits_memory) AS configs_fitting,\n"
         "  max(c.weight_bytes_per_chip) AS weight_bytes_per_chip,\n"
