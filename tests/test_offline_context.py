@@ -198,3 +198,13 @@ def test_fits_and_rank_questions_use_the_context(pipe, db):
     line = r.answer.splitlines()[1]
     assert line.startswith("Yes" if best[0] == "xPU-B" else "No")
     assert best[0] in line and fmt_value(best[1], "s") in line
+
+
+def test_a_tie_is_never_framed_as_slower(pipe, db):
+    ctx = _config(db, "xpu-b")
+    a, b = _config(db, "xpu-a"), ctx
+    ta, tb = _op_total(db, a, "q_proj"), _op_total(db, b, "q_proj")
+    assert fmt_value(ta, "s") == fmt_value(tb, "s")
+    r = _ask(pipe, "which is slower for q_proj, xPU-A or xPU-B?", ctx)
+    assert f"q_proj takes the same time on xPU-A and xPU-B: {fmt_value(ta, 's')}" in r.answer
+    assert "slowest" not in r.answer

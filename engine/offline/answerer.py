@@ -195,7 +195,7 @@ class OfflineAnswerer:
         win, lose = ordered[0], ordered[-1]
         wv, lv = win[m.column], lose[m.column]
         wl, ll = self._group_label(win, intent), self._group_label(lose, intent)
-        if wv == lv:
+        if wv == lv or fmt_value(wv, m.unit) == fmt_value(lv, m.unit):
             verdict = f"{wl} and {ll} are equal on {m.label}."
         elif m.column == "latency_s":
             verdict = (
@@ -678,11 +678,23 @@ class OfflineAnswerer:
             slow = intent["direction"] != "low"
             groups.sort(key=lambda g: _need(g[0], "total_time_s"), reverse=slow)
             top = groups[0][0]
-            out.append(
-                f"{top['system']}'s {top['op_type']} is {'slowest' if slow else 'fastest'}: "
-                f"{fmt_value(top['total_time_s'], 's')} per step "
-                f"({describe(top, self.lex, False)})."
-            )
+            tied = [
+                g[0]["system"]
+                for g in groups
+                if fmt_value(g[0]["total_time_s"], "s") == fmt_value(top["total_time_s"], "s")
+            ]
+            if len(tied) == len(groups):
+                # no system is slower when all take the same time as shown: say so
+                out.append(
+                    f"{top['op_type']} takes the same time on {' and '.join(tied)}: "
+                    f"{fmt_value(top['total_time_s'], 's')} per step."
+                )
+            else:
+                out.append(
+                    f"{top['system']}'s {top['op_type']} is {'slowest' if slow else 'fastest'}: "
+                    f"{fmt_value(top['total_time_s'], 's')} per step "
+                    f"({describe(top, self.lex, False)})."
+                )
         for grp in groups:
             out.append(f"On {describe(grp[0], self.lex)}:")
             for r in grp:
