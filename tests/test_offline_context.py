@@ -208,3 +208,27 @@ def test_a_tie_is_never_framed_as_slower(pipe, db):
     r = _ask(pipe, "which is slower for q_proj, xPU-A or xPU-B?", ctx)
     assert f"q_proj takes the same time on xPU-A and xPU-B: {fmt_value(ta, 's')}" in r.answer
     assert "slowest" not in r.answer
+
+
+def test_why_cost_and_efficiency_premises(pipe, db):
+    ctx = _config(db, "xpu-b")
+    m, h = _config(db, "mi300x"), _config(db, "h100")
+
+    def val(cid: int, col: str) -> float:
+        return db.execute(f"SELECT {col} FROM configs WHERE config_id = ?", [cid]).fetchone()[0]
+
+    cheap, dear = ("H100", "MI300X")
+    if val(h, "usd_per_1m_tokens") > val(m, "usd_per_1m_tokens"):
+        cheap, dear = dear, cheap
+    r = _ask(pipe, f"why is {dear} cheaper than {cheap}?", ctx)
+    assert f"{dear} is not cheaper than {cheap} here; it is the other way round" in r.answer
+    for cid in (m, h):
+        assert fmt_value(val(cid, "usd_per_1m_tokens"), "usd/Mtok") in r.answer
+    r = _ask(pipe, f"why is {cheap} cheaper than {dear}?", ctx)
+    assert "not cheaper" not in r.answer
+
+    eff, ineff = ("H100", "MI300X")
+    if val(m, "perf_per_tco") > val(h, "perf_per_tco"):
+        eff, ineff = ineff, eff
+    r = _ask(pipe, f"why is {eff} less efficient than {ineff}?", ctx)
+    assert f"{eff} is not less efficient than {ineff} here" in r.answer

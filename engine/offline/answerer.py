@@ -710,6 +710,23 @@ class OfflineAnswerer:
                 out.append(line + ".")
         return "\n".join(out) + _tail(intent)
 
+    def _premise_metric(self, intent: dict) -> Metric | None:
+        """Which config metric a why-question's comparative is about: speed is latency,
+        price words are cost per million tokens, better/worse otherwise is perf per TCO."""
+        claim = premise_claim(intent)
+        words = set(intent.get("order") or [])
+        if claim is None:
+            return None
+        if claim in ("faster", "quicker", "slower"):
+            col = "latency_s"
+        elif claim in ("cheaper", "costlier", "pricier") or words & _PRICE_WORDS:
+            col = "usd_per_1m_tokens"
+        elif claim in ("better", "worse"):
+            col = "perf_per_tco"
+        else:
+            return None
+        return self.lex.metric("configs", col)
+
     def _op_premise(self, intent: dict, groups: list[list[dict]]) -> str:
         """'xPU-B's q_proj is not slower than xPU-A's here: both take 330 us per step at ...'
         when one operator type is compared on two systems and the claim does not hold."""
@@ -873,19 +890,15 @@ class OfflineAnswerer:
         ta, tb = _need(top, "time_a_s"), _need(top, "time_b_s")
         cfg = "; ".join(f"{describe(r, self.lex)}" for r in cfgs.values())
         lead = ""
-        lat = self.lex.metric("configs", "latency_s")
-        if (
-            lat is not None
-            and intent.get("claim") in ("faster", "quicker", "slower")
-            and a in cfgs
-            and b in cfgs
-        ):
-            # "why is B slower than A": check that B is slower at all, on the configs' latency
+        pm = self._premise_metric(intent)
+        if pm is not None and a in cfgs and b in cfgs:
+            # "why is B slower than A": check that B is slower at all, on the configs' values
+            first, second = intent["mentioned"][0], intent["mentioned"][1]
             lead = premise_lead(
                 intent,
-                (intent["mentioned"][0], cfgs.get(intent["mentioned"][0], {}).get("latency_s")),
-                (intent["mentioned"][1], cfgs.get(intent["mentioned"][1], {}).get("latency_s")),
-                lat,
+                (first, cfgs.get(first, {}).get(pm.column)),
+                (second, cfgs.get(second, {}).get(pm.column)),
+                pm,
             )
         if ta == tb:
             return lead + (
@@ -967,6 +980,9 @@ _COMPARATIVES = {
 }
 
 
+_PRICE_WORDS = {"expensive", "cheap", "costly", "pricey", "cost", "price"}
+
+
 def premise_claim(intent: dict) -> str | None:
     """The comparative the question asserts between two named things ('slower' in 'why is
     q_proj slower on B than A'), or None when it asserts none (targets like 'under' excluded)."""
@@ -979,10 +995,13 @@ def premise_claim(intent: dict) -> str | None:
 
 def _claim_phrase(claim: str, order: list[str]) -> str:
     """'more expensive' rather than a bare 'more', as the question put it."""
-    if claim in order:
-        i = order.index(claim)
-        if claim in ("more", "less") and i + 1 < len(order) and order[i + 1] != "than":
-            return f"{claim} {order[i + 1]}"
+    word = claim if claim in order else None
+    if word is None and claim in ("better", "worse"):  # "less efficient" parsed as worse
+        word = next((w for w in order if w in ("more", "less")), None)
+    if word is not None:
+        i = order.index(word)
+        if word in ("more", "less") and i + 1 < len(order) and order[i + 1] != "than":
+            return f"{word} {order[i + 1]}"
     return claim
 
 

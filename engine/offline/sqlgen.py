@@ -385,7 +385,12 @@ def op_diff_sql(it: Intent, lex: Lexicon, defaults: dict) -> str:
 
 def config_desc_sql(it: Intent, lex: Lexicon, defaults: dict, per_system: bool) -> str:
     """The chosen config(s) of an operator question, for display."""
-    return cfg_cte(it, lex, defaults, per_system) + "\nSELECT * FROM cfg ORDER BY system"
+    # cost and perf/TCO too, so a "why is A cheaper than B" premise can be checked
+    return (
+        cfg_cte(it, lex, defaults, per_system)
+        + "\nSELECT cfg.*, k.usd_per_1m_tokens, k.perf_per_tco\n"
+        "FROM cfg JOIN configs k ON k.config_id = cfg.config_id ORDER BY cfg.system"
+    )
 
 
 def inventory_sql(target: str) -> str:
