@@ -232,3 +232,32 @@ def test_why_cost_and_efficiency_premises(pipe, db):
         eff, ineff = ineff, eff
     r = _ask(pipe, f"why is {eff} less efficient than {ineff}?", ctx)
     assert f"{eff} is not less efficient than {ineff} here" in r.answer
+
+
+def test_here_means_the_selected_configs_system(sample_store):
+    """'slower here than on xPU-A' with an xPU-B config selected compares xPU-B with xPU-A."""
+    import duckdb
+
+    from coview.engine.pipeline import Pipeline
+    from coview.engine.types import Context
+
+    con = duckdb.connect(str(sample_store), read_only=True)
+    cid, a_time, b_time = con.execute(
+        "SELECT b.config_id, oa.roofline_time_s * oa.count, ob.roofline_time_s * ob.count "
+        "FROM configs b JOIN configs a ON a.phase = b.phase AND a.batch_size = b.batch_size "
+        "AND a.tp = b.tp AND a.weight_dtype = b.weight_dtype AND a.system_id = 'xpu-a' "
+        "JOIN operators ob ON ob.config_id = b.config_id AND ob.op_type = 'q_proj' "
+        "JOIN operators oa ON oa.config_id = a.config_id AND oa.op_type = 'q_proj' "
+        "WHERE b.system_id = 'xpu-b' AND b.phase = 'decode' AND ob.weights_location = 'hbm' "
+        "AND oa.weights_location = 'sram' ORDER BY b.config_id LIMIT 1"
+    ).fetchone()
+    con.close()
+    r = Pipeline(sample_store, backend="offline").ask(
+        "why is q_proj slower here than on xPU-A?", context=Context(config_id=cid)
+    )
+    assert r.status == "answered", r.answer
+    systems = {row["system"] for row in r.rows}
+    assert systems == {"xPU-A", "xPU-B"}
+    assert b_time > a_time
+    assert "not slower" not in r.answer
+    assert r.grounding.ok

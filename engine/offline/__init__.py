@@ -7,6 +7,7 @@ completely is refused with the reason and questions the data can answer.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from coview.engine.offline import sqlgen
@@ -53,7 +54,28 @@ _SYSTEM_SPECS = (
 def make_offline_backend(store_path: Path) -> tuple[OfflineSelector, OfflineAnswerer]:
     """The offline selector and answerer for one store (lexicon cached per store file)."""
     lex = load_lexicon(Path(store_path))
-    return OfflineSelector(lex), OfflineAnswerer(lex)
+    return OfflineSelector(lex, Path(store_path)), OfflineAnswerer(lex)
+
+
+# Words that point at the selected config's system ("why is q_proj slower here than on xPU-A").
+_HERE = re.compile(r"\b(?:on |for |in )?(?:here|this (?:system|chip|hardware|accelerator))\b", re.I)
+
+
+def selected_system_name(store_path: Path | None, config_id: int | None) -> str | None:
+    """The system name of the selected config (a parameterised lookup, never spliced SQL)."""
+    if store_path is None or config_id is None:
+        return None
+    from coview.store.db import connect
+
+    con = connect(store_path, read_only=True)
+    try:
+        row = con.execute(
+            "SELECT s.name FROM configs c JOIN systems s USING (system_id) WHERE c.config_id = ?",
+            [int(config_id)],
+        ).fetchone()
+    finally:
+        con.close()
+    return row[0] if row else None
 
 
 def suggestions(lex: Lexicon) -> list[str]:
@@ -77,14 +99,25 @@ class OfflineSelector:
     name = "offline"
     retries_on_error = False
 
-    def __init__(self, lex: Lexicon) -> None:
+    def __init__(self, lex: Lexicon, store_path: Path | None = None) -> None:
         self.lex = lex
+        self.store_path = store_path
+
+    def resolve_here(self, question: str, context: Context) -> str:
+        """Replace "here"/"this system" with the selected config's system name, so
+        "slower here than on xPU-A" compares the selected system with xPU-A."""
+        if context.config_id is None or not _HERE.search(question):
+            return question
+        name = selected_system_name(self.store_path, context.config_id)
+        if not name:
+            return question
+        return _HERE.sub(f"on {name}", question)
 
     def select(
         self, question: str, history: list[Turn], context: Context, feedback: str | None = None
     ) -> Selection:
         try:
-            it = self._parse(question, history, context)
+            it = self._parse(self.resolve_here(question, context), history, context)
             return self._build(it, context)
         except Unanswerable as exc:
             return Selection(False, reason=str(exc), suggestions=suggestions(self.lex))
