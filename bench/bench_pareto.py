@@ -27,6 +27,7 @@ import sys
 import time
 
 import duckdb
+
 from coview.store.pareto import update_pareto
 from coview.store.schema import create_schema
 

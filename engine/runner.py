@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import duckdb
+
 from coview.engine.types import Evidence
 
 STORE_ALIAS = "coview_store"

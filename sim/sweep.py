@@ -16,6 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
 from coview.sim.roofline import MODEL_VERSION, ConfigResult, RunConfig, simulate_config
 from coview.sim.spec import SpecError, SweepSpec, load_spec
 from coview.store.schema import CONFIGS, MODELS, OPERATORS, SWEEPS, SYSTEMS, Table

@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+
 from coview.store.native import Source, find_table_files, open_file_source, open_frame_source
 from coview.store.pareto import update_pareto
 from coview.store.schema import TABLES_BY_NAME, create_schema, ddl_statements

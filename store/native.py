@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+
 from coview.store.schema import TABLES_BY_NAME
 
 SUFFIXES = (".parquet", ".csv")

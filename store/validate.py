@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import duckdb
+
 from coview.store.native import Source
 from coview.store.schema import TABLES_BY_NAME, Column
 

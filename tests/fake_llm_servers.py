@@ -304,6 +304,7 @@ def make_store(path, copies: int = 1):
     Returns the path.
     """
     import duckdb
+
     from coview.store.schema import create_schema
 
     con = duckdb.connect(str(path))

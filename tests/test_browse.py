@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from tui_fakes import build_demo_store  # noqa: E402
+
 from coview.store.browse import (  # noqa: E402
     Browser,
     Filters,
@@ -17,7 +19,6 @@ from coview.store.browse import (  # noqa: E402
     operator_diff,
 )
 from coview.store.db import StoreError  # noqa: E402
-from tui_fakes import build_demo_store  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from coview.engine.eval import EvalError, load_questions
 from coview.engine.eval.grader import (
     ANSWERED_INVALID,

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from coview.engine.eval import EvalError, load_questions, run_eval
-from coview.engine.eval.questions import TYPES
-from coview.engine.eval.run import _vocabulary, resolve_eval_store, resolve_expected
 from typer.testing import CliRunner
 
 from coview.cli import app
+from coview.engine.eval import EvalError, load_questions, run_eval
+from coview.engine.eval.questions import TYPES
+from coview.engine.eval.run import _vocabulary, resolve_eval_store, resolve_expected
 
 QDIR = Path(__file__).resolve().parent.parent / "sample_data" / "questions"
 SAMPLE_SET = QDIR / "llama2-70b-serving.yaml"

@@ -4,6 +4,7 @@ invented numbers flagged."""
 from __future__ import annotations
 
 import pytest
+
 from coview.engine.grounding import check_grounding, extract_numbers, mark_unmatched
 from coview.engine.types import Evidence
 

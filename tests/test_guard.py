@@ -6,11 +6,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hostile_sql import make_store
+
 from coview.engine.guard import Catalog, GuardError
 from coview.engine.runner import ReadOnlyRunner
 from coview.store.db import StoreError
 from coview.store.schema import TABLES
-from hostile_sql import make_store
 
 
 @pytest.fixture(scope="module")

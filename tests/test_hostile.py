@@ -14,9 +14,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hostile_sql import CORPUS, Hostile, make_store
+
 from coview.engine.guard import Catalog, GuardError
 from coview.engine.runner import QueryError, ReadOnlyRunner, open_sandbox
-from hostile_sql import CORPUS, Hostile, make_store
 
 TIMEOUT_S = 0.5
 MEMORY = "256MB"

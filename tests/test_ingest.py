@@ -13,10 +13,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-from coview.store.ingest import IngestError, ingest
-from coview.store.pareto import pareto_config_ids
 from fixtures_native import dir_listing, file_digest, sweep_tables, write_sweep, write_tables
 from typer.testing import CliRunner
+
+from coview.store.ingest import IngestError, ingest
+from coview.store.pareto import pareto_config_ids
 
 TABLES = ("sweeps", "systems", "models", "configs", "operators")
 

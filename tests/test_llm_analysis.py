@@ -13,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+
 from coview.sample_data import SAMPLE_DIR
 from coview.store.importers import llm_analysis as la
 from coview.store.importers.llm_analysis import ImportFormatError, load, parse_file_name

@@ -7,7 +7,6 @@ the answer are checked against SQL written here, independent of the offline sqlg
 from __future__ import annotations
 
 import pytest
-from coview.engine.types import Context, Turn
 from test_offline_helpers import (
     ask,
     assert_answered,
@@ -20,6 +19,8 @@ from test_offline_helpers import (
     times_in,
     truth,
 )
+
+from coview.engine.types import Context, Turn
 
 CFG = (
     "SELECT {col} FROM configs WHERE system_id = ? AND phase = ? AND batch_size = ? "

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import duckdb
+
 from coview.engine.pipeline import Pipeline
 from coview.engine.types import AskResult, Context, Turn
 

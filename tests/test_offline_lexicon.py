@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import duckdb
 import pytest
+
 from coview.engine.offline.lexicon import load_lexicon
 from coview.engine.offline.parser import Unanswerable, parse
 from coview.engine.pipeline import Pipeline

@@ -6,6 +6,7 @@ import random
 
 import duckdb
 import pytest
+
 from coview.store.pareto import PARETO_SQL, pareto_config_ids, update_pareto
 from coview.store.schema import create_schema
 

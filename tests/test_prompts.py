@@ -15,11 +15,12 @@ import pytest
 if "fake_llm_servers" not in sys.modules:  # rewrite asserts in the shared helpers
     pytest.register_assert_rewrite("fake_llm_servers")
 
+from fake_llm_servers import make_store  # noqa: E402
+
 from coview.engine.llm import build_selector_prompt, render_evidence  # noqa: E402
 from coview.engine.llm.clients import Fault, RetryPolicy, call_with_retries  # noqa: E402
 from coview.engine.llm.prompting import ReplyError, parse_json_reply, prompt_text, render_prompt  # noqa: E402
 from coview.engine.types import BackendError, Context, Evidence, Turn  # noqa: E402
-from fake_llm_servers import make_store  # noqa: E402
 
 PROMPTS = Path(__file__).resolve().parents[1] / "prompts"
 

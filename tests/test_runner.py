@@ -8,8 +8,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from coview.engine.runner import QueryError, ReadOnlyRunner, open_sandbox
 from hostile_sql import make_store
+
+from coview.engine.runner import QueryError, ReadOnlyRunner, open_sandbox
 
 FOREVER = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r"
 

@@ -9,6 +9,7 @@ import polars as pl
 import pyarrow
 import pyarrow.parquet as pq
 import pytest
+
 from coview.sample_data import DEFAULT_SWEEP, MISMATCH_SWEEP
 from coview.sim.sweep import simulate
 

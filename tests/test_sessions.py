@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
 from coview.engine.types import AskResult, Context, Evidence, GroundedNumber, Grounding
 from coview.store import sessions as S
 from coview.store.schema import create_schema

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner
+
+from coview.cli import app
 from coview.sim.roofline import (
     Efficiency,
     ModelSpec,
@@ -20,9 +23,6 @@ from coview.sim.roofline import (
     simulate_operators,
 )
 from coview.sim.sweep import SpecError, simulate
-from typer.testing import CliRunner
-
-from coview.cli import app
 
 # A tiny model: 2 layers, d=64, 4 query heads, 2 KV heads of 16, FFN 128, vocab 256.
 TINY = ModelSpec("tiny", "Tiny", 2, 64, 4, 2, 16, 128, 256)

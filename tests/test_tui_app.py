@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from coview.tui.app import CoviewApp, HelpScreen, MainScreen, PickScreen, ReviewApp  # noqa: E402
-from coview.tui.widgets import ConfigsTable, DetailView, ParetoPlot, TurnView  # noqa: E402
 from tui_fakes import FakePipeline, build_demo_store  # noqa: E402
 
 from coview.config import Settings  # noqa: E402
+from coview.tui.app import CoviewApp, HelpScreen, MainScreen, PickScreen, ReviewApp  # noqa: E402
+from coview.tui.widgets import ConfigsTable, DetailView, ParetoPlot, TurnView  # noqa: E402
 
 pytestmark = pytest.mark.anyio  # anyio's pytest plugin runs the async tests
 

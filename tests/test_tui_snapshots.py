@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from coview.tui.app import CoviewApp  # noqa: E402
 from tui_fakes import FakePipeline, build_demo_store  # noqa: E402
 
 from coview.config import Settings  # noqa: E402
+from coview.tui.app import CoviewApp  # noqa: E402
 
 
 class FixedSession:

@@ -8,8 +8,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from coview.store.ingest import IngestError, ingest
 from fixtures_native import dir_listing, file_digest, sweep_tables, write_sweep, write_tables
+
+from coview.store.ingest import IngestError, ingest
 
 
 @pytest.fixture(scope="module")

@@ -24,9 +24,8 @@ def main() -> None:
     ap.add_argument("--size", default="80x24")
     args = ap.parse_args()
 
-    from coview.tui.app import AskDone, CoviewApp
-
     from coview.config import load_settings
+    from coview.tui.app import AskDone, CoviewApp
 
     factory = None
     if args.fake:

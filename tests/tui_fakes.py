@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import duckdb
+
 from coview.engine.types import AskResult, Context, Evidence, GroundedNumber, Grounding, Turn
 from coview.store.schema import create_schema
 

@@ -13,22 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from coview.engine.types import AskResult, Context, Turn
-from coview.store.browse import CONFIG_COLUMNS, Browser, Filters, Point, SearchError
-from coview.tui import fmt
-from coview.tui.widgets import (
-    COLORS,
-    MARKERS,
-    ConfigSelected,
-    ConfigsTable,
-    DetailView,
-    DrillDown,
-    ParetoPlot,
-    StatusLine,
-    SystemStyle,
-    TurnView,
-    legend_text,
-)
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -52,6 +36,23 @@ from textual.widgets import (
     Tabs,
 )
 from textual.widgets.option_list import Option
+
+from coview.engine.types import AskResult, Context, Turn
+from coview.store.browse import CONFIG_COLUMNS, Browser, Filters, Point, SearchError
+from coview.tui import fmt
+from coview.tui.widgets import (
+    COLORS,
+    MARKERS,
+    ConfigSelected,
+    ConfigsTable,
+    DetailView,
+    DrillDown,
+    ParetoPlot,
+    StatusLine,
+    SystemStyle,
+    TurnView,
+    legend_text,
+)
 
 PAGE_SIZE = 200
 NARROW_WIDTH = 120  # below this many columns the panes become tabs
@@ -590,7 +591,10 @@ class CoviewApp(App):
         dtype = self.filters.dtype or "all dtypes"
         plot = self._q("#plot", ParetoPlot)
         plot.set_data(
-            data, self.sys_styles, f"perf/TCO vs latency · {phase} · {dtype} · fits in memory", keep=keep_config
+            data,
+            self.sys_styles,
+            f"perf/TCO vs latency · {phase} · {dtype} · fits in memory",
+            keep=keep_config,
         )
         n = sum(len(v) for v in data.frontiers.values())
         extra = " (other points sampled)" if data.sampled else ""

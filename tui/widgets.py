@@ -11,8 +11,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from coview.store.browse import PlotData, Point, class_breakdown, operator_diff
-from coview.tui import fmt
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -20,6 +18,9 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Collapsible, DataTable, Static
 from textual_plotext import PlotextPlot
+
+from coview.store.browse import PlotData, Point, class_breakdown, operator_diff
+from coview.tui import fmt
 
 # 16-colour safe names (they map onto the terminal's own palette) and a distinct marker each,
 # so systems stay apart with NO_COLOR too.

@@ -15,9 +15,8 @@ from coview.engine.llm.clients import RetryPolicy, make_client
 from coview.engine.llm.selector import LLMSelector, build_selector_prompt, store_context_for
 
 if TYPE_CHECKING:
-    from coview.engine.types import Answerer, Selector
-
     from coview.config import Settings
+    from coview.engine.types import Answerer, Selector
 
 __all__ = [
     "LLMAnswerer",

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+
 from coview.store.schema import TABLES
 
 # Cap on every list of distinct values (column values, sweeps, systems, models): past it the

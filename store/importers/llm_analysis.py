@@ -108,6 +108,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+
 from coview.store.schema import TABLES_BY_NAME
 
 SIMULATOR = "llm-analysis"
