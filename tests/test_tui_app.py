@@ -448,3 +448,18 @@ async def test_real_offline_engine_on_the_sample_store(sample_store):
         assert turn.turn["evidence"] and turn.turn["evidence"][0][1]
         assert app._pipeline.backend == "offline"
         assert app._session is not None and cid in app._recorded
+
+
+@pytest.mark.anyio
+async def test_configs_table_first_paint_shows_whole_cells(demo_store):
+    """The first paint of a page shows every id and name whole (no '86' for #864)."""
+    app = make_app(demo_store)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        table = app.query_one("#configs", ConfigsTable)
+        assert table.row_count > 0
+        for c, column in enumerate(table.ordered_columns):
+            values = [str(table.get_cell_at((r, c))) for r in range(table.row_count)]
+            # Auto widths are measured on idle, after the first paint; explicit widths are not.
+            assert not column.auto_width, column.label.plain
+            assert column.width >= max([len(column.label.plain), *map(len, values)])

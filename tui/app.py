@@ -622,13 +622,17 @@ class CoviewApp(App):
         )
         table = self._q("#configs", ConfigsTable)
         table.clear(columns=True)
-        for col in TABLE_COLUMNS:
+        cells = [[fmt.cell(c, row[c]) for c in TABLE_COLUMNS] for row in page.rows]
+        for i, col in enumerate(TABLE_COLUMNS):
             label = fmt.HEADERS[col]
             if col == self.sort:
                 label += " ↓" if self.descending else " ↑"
-            table.add_column(label, key=col)
-        for row in page.rows:
-            table.add_row(*[fmt.cell(c, row[c]) for c in TABLE_COLUMNS], key=str(row["config_id"]))
+            # Explicit widths from the page in hand: auto widths are measured on idle, after
+            # the first paint, which then shows ids and names cut ("86" for #864).
+            width = max([len(label), *(len(r[i]) for r in cells)])
+            table.add_column(label, key=col, width=width)
+        for row, row_cells in zip(page.rows, cells, strict=True):
+            table.add_row(*row_cells, key=str(row["config_id"]))
         table.page_offset = offset
         table.has_more = page.has_more
         self.page = page
