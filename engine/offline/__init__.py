@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from coview.engine.offline import sqlgen
-from coview.engine.offline.answerer import OfflineAnswerer
+from coview.engine.offline.answerer import COMPARATIVES, OfflineAnswerer
 from coview.engine.offline.lexicon import Lexicon, load_lexicon
 from coview.engine.offline.parser import Intent, Unanswerable, parse, polar_claim
 from coview.engine.types import Context, Selection, Turn
@@ -31,15 +31,6 @@ _FOLLOWUP_STARTS = (
     "ok and",
     "what if",
 )
-_GROUP_NAMES = {
-    "c.system_id": "system",
-    "c.phase": "phase",
-    "c.weight_dtype": "weight_dtype",
-    "c.batch_size": "batch_size",
-    "c.tp": "tp",
-    "c.model_id": "model_id",
-    "c.num_chips": "num_chips",
-}
 _SYSTEM_SPECS = (
     "hbm_bytes",
     "hbm_bw_bytes_per_s",
@@ -344,7 +335,7 @@ class OfflineSelector:
                 it.direction = None
                 intent["direction"] = None
             part = ["c.system_id"] + [g for g in sqlgen.group_cols(it) if g != "c.system_id"]
-            intent["group_keys"] = [_GROUP_NAMES[g] for g in part]
+            intent["group_keys"] = [sqlgen.GROUP_NAMES[g] for g in part]
             intent["kind"] = (
                 "compare"
                 if (len(sqlgen.group_cols(it)) and kind == "compare")
@@ -486,24 +477,7 @@ _NEED_WORDS = {
     "consume",
     "consumes",
 }
-_CLAIMS = {
-    "faster",
-    "quicker",
-    "slower",
-    "cheaper",
-    "costlier",
-    "pricier",
-    "more",
-    "higher",
-    "larger",
-    "bigger",
-    "greater",
-    "better",
-    "less",
-    "lower",
-    "smaller",
-    "fewer",
-    "worse",
+_CLAIMS = COMPARATIVES | {
     "meet",
     "meets",
     "under",

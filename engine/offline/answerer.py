@@ -959,7 +959,7 @@ def claim_holds(claim: str | None, subject: float, other: float, m: Metric) -> b
     return None
 
 
-_COMPARATIVES = {
+COMPARATIVES = {
     "faster",
     "quicker",
     "slower",
@@ -988,7 +988,7 @@ def premise_claim(intent: dict) -> str | None:
     q_proj slower on B than A'), or None when it asserts none (targets like 'under' excluded)."""
     claim = intent.get("claim")
     order = intent.get("order") or []
-    if claim not in _COMPARATIVES or "than" not in order or len(intent.get("mentioned") or []) < 2:
+    if claim not in COMPARATIVES or "than" not in order or len(intent.get("mentioned") or []) < 2:
         return None
     return claim
 

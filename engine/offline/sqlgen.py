@@ -175,17 +175,20 @@ def per_group_sql(
     )
 
 
+# Output column name of each partition key, for ORDER BY and for the answerer.
+GROUP_NAMES = {
+    "c.system_id": "system",
+    "c.phase": "phase",
+    "c.weight_dtype": "weight_dtype",
+    "c.batch_size": "batch_size",
+    "c.tp": "tp",
+    "c.model_id": "model_id",
+    "c.num_chips": "num_chips",
+}
+
+
 def _order_groups(partition: list[str]) -> str:
-    names = {
-        "c.system_id": "system",
-        "c.phase": "phase",
-        "c.weight_dtype": "weight_dtype",
-        "c.batch_size": "batch_size",
-        "c.tp": "tp",
-        "c.model_id": "model_id",
-        "c.num_chips": "num_chips",
-    }
-    return "".join(f"{names[p]}, " for p in partition if p in names)
+    return "".join(f"{GROUP_NAMES[p]}, " for p in partition if p in GROUP_NAMES)
 
 
 def rank_sql(
