@@ -113,3 +113,17 @@ def test_filter_the_data_cannot_apply_is_refused(sample_store):
     """A condition on configs that no config column holds must not be silently dropped."""
     r = ask(sample_store, "decode latency of h100 when weights are in SRAM")
     assert_refused(r, "where weights live", "per operator")
+
+
+def test_component_refusal_does_not_claim_a_metric_the_schema_lacks(sample_store):
+    """'HBM temperature': refused, and the reason must not say the schema has temperature."""
+    from coview.engine.pipeline import Pipeline
+
+    pipe = Pipeline(sample_store, backend="offline")
+    r = pipe.ask("what's the HBM temperature of the H100?")
+    assert r.status == "refused"
+    assert "no temperature figure at all" in r.reason
+    assert "only for a whole" not in r.reason
+    r = pipe.ask("what is the power of the HBM on H100")
+    assert r.status == "refused"
+    assert "power only for a whole configuration or chip" in r.reason

@@ -1015,10 +1015,13 @@ def _check_component_metric(t: _Tokens, lex: Lexicon) -> None:
                 continue
             if f"{tok} {w}" in lex.metrics or f"{w} {tok}" in lex.metrics:
                 continue
-            raise Unanswerable(
-                f"no column holds {tok.upper()} {w}: the schema has {w} only for a whole "
-                "configuration or chip, not per component"
+            # Say where the figure does exist only when the schema really has it.
+            where = (
+                f"the schema has {w} only for a whole configuration or chip, not per component"
+                if w in lex.metrics
+                else f"the schema has no {w} figure at all"
             )
+            raise Unanswerable(f"no column holds {tok.upper()} {w}: {where}")
 
 
 def _original_span(question: str, tok: str) -> str:
