@@ -121,6 +121,7 @@ class Pipeline:
         for _attempt in range(retries + 1):
             self._check_cancel(cancel)
             selection = self.selector.select(question, history, context, feedback=feedback)
+            result.interpretation = dict(selection.interpretation)
             if not selection.answerable:
                 result.status = "refused"
                 result.reason = selection.reason

@@ -157,9 +157,23 @@ def _wrap(text: str) -> str:
     return "\n".join(out)
 
 
+def read_as_line(result: AskResult) -> str:
+    """'Read as: ...' with the corrections made, or '' when the backend gave no reading."""
+    interp = result.interpretation or {}
+    reading = interp.get("reading")
+    fixes = interp.get("corrections") or []
+    fixed = "; ".join(f"'{f['typed']}' read as '{f['read_as']}'" for f in fixes)
+    if reading:
+        return f"Read as: {reading}" + (f" ({fixed})" if fixed else "")
+    return f"Read as: {fixed}" if fixed else ""
+
+
 def render_result(result: AskResult, show_sql: bool) -> str:
     """The answer (or 'Cannot answer: ...'), then SQL (with show_sql), evidence and badge."""
     parts: list[str] = []
+    reading = read_as_line(result)
+    if reading:
+        parts.append(_wrap(reading))
     if result.status == "answered":
         parts.append(_wrap(result.answer))
     elif result.status == "refused":

@@ -43,6 +43,9 @@ class Selection:
     reason: str = ""
     suggestions: list[str] = field(default_factory=list)
     intent: dict[str, Any] = field(default_factory=dict)
+    # How the question was read (metric, entities, filters, constraints, aggregation,
+    # defaults, corrections, and a one-line "reading"); every backend fills it.
+    interpretation: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -108,6 +111,7 @@ class AskResult:
     reason: str = ""
     suggestions: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
+    interpretation: dict[str, Any] = field(default_factory=dict)
 
     @property
     def rows(self) -> list[dict[str, Any]]:
@@ -128,6 +132,7 @@ class AskResult:
             "question": self.question,
             "reason": self.reason,
             "suggestions": self.suggestions,
+            "interpretation": _jsonable(self.interpretation),
             "truncated": any(e.truncated for e in self.evidence),
             "elapsed_s": round(self.elapsed_s, 4),
         }

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from coview.engine.offline import sqlgen
+from coview.engine.offline import interpretation, sqlgen
 from coview.engine.offline.answerer import COMPARATIVES, OfflineAnswerer
 from coview.engine.offline.lexicon import Lexicon, load_lexicon
 from coview.engine.offline.parser import Intent, Unanswerable, parse, polar_claim
@@ -313,6 +313,23 @@ class OfflineSelector:
                 it.metrics = cfg_metrics
         intent["metrics"] = [[m.table, m.column] for m in it.metrics]
 
+        # A comparison of two systems with no settings is made at every matched config,
+        # never decided at one default config.
+        unpinned = (
+            len(it.systems) == 2
+            and not any((it.batches, it.tps, it.dtypes, it.chips, it.act_dtypes, it.kv_dtypes))
+            and it.config_id is None
+            and not ctx_cols
+            and it.threshold is None
+        )
+        sweep_wide = unpinned and kind == "compare" and bool(it.metrics)
+        sweep_wide_ops = unpinned and kind == "op_diff"
+        if (sweep_wide or sweep_wide_ops) and not it.phases and "phase" in defaults:
+            del defaults["phase"]  # every phase: pairs match on phase
+            notes[:] = [x for x in notes if "decode assumed" not in x]
+        if sweep_wide_ops:
+            notes[:] = [x for x in notes if "not given" not in x and "bf16 assumed" not in x]
+            defaults.pop("weight_dtype", None)
         if kind in ("property", "model_property"):
             table = "systems" if kind == "property" else "models"
             if (
@@ -328,6 +345,12 @@ class OfflineSelector:
             metrics = [m for m in it.metrics if m.table == table]
             sql = [sqlgen.property_sql(it, metrics, table)]
             intent["metrics"] = [[m.table, m.column] for m in metrics]
+        elif sweep_wide:
+            kind = intent["kind"] = "compare_sweep"
+            sql = [sqlgen.matched_pairs_sql(it, lex, defaults, it.metrics[0])]
+        elif kind == "op_diff" and sweep_wide_ops:
+            kind = intent["kind"] = "op_diff_sweep"
+            sql = [sqlgen.op_diff_sweep_sql(it, lex, defaults)]
         elif kind in ("lookup", "compare"):
             if it.direction in ("high", "low") and not it.words & _SUPERLATIVES:
                 # "is H100 more expensive than MI300X": a comparative is the claim, not which
@@ -442,7 +465,9 @@ class OfflineSelector:
         elif ctx_cols:
             # the answerer names these settings from the evidence rows (so they are grounded)
             intent["context_cols"] = list(ctx_cols)
-        return Selection(True, sql=sql, intent=intent, suggestions=suggestions(lex))
+        selection = Selection(True, sql=sql, intent=intent, suggestions=suggestions(lex))
+        selection.interpretation = interpretation.build(it, intent, defaults, notes, lex)
+        return selection
 
 
 _SUPERLATIVES = {"highest", "lowest", "most", "least", "max", "min", "maximum", "minimum"}

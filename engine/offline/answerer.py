@@ -930,6 +930,125 @@ class OfflineAnswerer:
             text += "\nNext largest differences: " + ", ".join(nxt) + "."
         return text + _tail(intent)
 
+    # -- sweep-wide comparisons ---------------------------------------------------------
+
+    def _a_compare_sweep(self, intent: dict, ev: list[Evidence]) -> str:
+        rows = ev[0].records()
+        m = _m(self.lex, intent["metrics"][0])
+        top = rows[0]
+        a, b = top["system_a"], top["system_b"]
+        n = _need(top, "pairs_matched")
+        na, nb, ne = top["pairs_a_better"], top["pairs_b_better"], top["pairs_equal"]
+        good, bad = ("faster", "slower") if m.column == "latency_s" else ("better", "worse")
+        label = m.label
+
+        def at(r: dict) -> str:
+            return (
+                f"{r['phase']}, batch {r['batch_size']}, TP {r['tp']}, {r['weight_dtype']}: "
+                f"{label} {fmt_value(r[m.column + '_a'], m.unit)} on {a} vs "
+                f"{fmt_value(r[m.column + '_b'], m.unit)} on {b}"
+            )
+
+        def gap(r: dict) -> str:
+            va, vb = r[m.column + "_a"], r[m.column + "_b"]
+            if not va or not vb:
+                return ""
+            return f"by up to {ratio(max(va, vb), min(va, vb))} "
+
+        lead = self._sweep_claim_lead(intent, m, a, b, na, nb, n)
+        where = f"{n} matched configurations (same phase, batch, TP, data type, lengths)"
+        if na == 0 and nb == 0:
+            text = f"{a} and {b} are identical on {label} in all {where}."
+        elif nb == 0 or na == 0:
+            win, lose, nw = (a, b, na) if nb == 0 else (b, a, nb)
+            best = next(r for r in rows if r["better"] == ("a" if nb == 0 else "b"))
+            text = (
+                f"{win} is never {bad} than {lose} on {label}: {good} in {nw} of {where}, "
+                f"{gap(best)}(at {at(best)})" + (f"; identical in the other {ne}." if ne else ".")
+            )
+        else:
+            ra = next(r for r in rows if r["better"] == "a") if na else None
+            rb = next((r for r in rows if r["better"] == "b"), None)
+            text = (
+                f"Neither system is {good} everywhere on {label}: {a} is {good} in {na} of "
+                f"{where}, {b} in {nb}" + (f", identical in {ne}" if ne else "") + "."
+            )
+            for r, win in ((ra, a), (rb, b)):
+                if r is not None:
+                    text += f"\nLargest {win} lead: {gap(r)}(at {at(r)})."
+        mism = top.get("pairs_dtype_mismatch") or 0
+        if mism:
+            r = next(
+                x
+                for x in rows
+                if x["act_dtype_a"] != x["act_dtype_b"] or x["kv_dtype_a"] != x["kv_dtype_b"]
+            )
+            text += (
+                f"\nWarning: not apples to apples: in {mism} of the {n} pairs the two ran with "
+                f"different data types (activations {r['act_dtype_a']} on {a} vs "
+                f"{r['act_dtype_b']} on {b}; KV cache {r['kv_dtype_a']} vs {r['kv_dtype_b']})."
+            )
+        return lead + text + _tail(intent)
+
+    def _sweep_claim_lead(
+        self, intent: dict, m: Metric, a: str, b: str, na: int, nb: int, n: int
+    ) -> str:
+        """'Yes' / 'No' / 'Not everywhere' for 'is A faster than B' over every matched pair."""
+        claim = intent.get("claim")
+        mentioned = intent.get("mentioned") or []
+        if not intent.get("yesno") or not claim or len(mentioned) < 2:
+            return ""
+        lower = claim_holds(claim, 1.0, 2.0, m)
+        if lower is None:
+            return ""
+        subject_better = lower == (m.better != "high")
+        wins = na if mentioned[0] == a else nb
+        if not subject_better:
+            wins = nb if mentioned[0] == a else na
+        if wins == n:
+            return "Yes, in every matched configuration. "
+        if wins == 0:
+            return "No, in none of the matched configurations. "
+        return "Not everywhere. "
+
+    def _a_op_diff_sweep(self, intent: dict, ev: list[Evidence]) -> str:
+        rows = ev[0].records()
+        top = rows[0]
+        a, b = top["system_a"], top["system_b"]
+        n = _need(top, "pairs_matched")
+        differing = [r for r in rows if r["pairs_differing"]]
+        if not differing:
+            return (
+                f"No operator differs between {a} and {b}: every operator type takes the same "
+                f"time on both in all {n} matched configurations (same phase, batch, TP, data "
+                "type, lengths)." + _tail(intent)
+            )
+        ta, tb = _need(top, "time_a_s"), _need(top, "time_b_s")
+        text = (
+            f"{top['op_type']} differs most between {a} and {b}: {fmt_value(ta, 's')} on {a} "
+            f"vs {fmt_value(tb, 's')} on {b} per step at {top['phase']}, batch "
+            f"{top['batch_size']}, TP {top['tp']}, {top['weight_dtype']} (a difference of "
+            f"{fmt_value(abs(tb - ta), 's')}); it differs in {top['pairs_differing']} of the "
+            f"{n} matched configurations."
+        )
+        wa, wb = top.get("weights_a"), top.get("weights_b")
+        if wa and wb and wa != wb:
+            text += (
+                f"\nThere its weights are read from {str(wa).upper()} on {a} but from "
+                f"{str(wb).upper()} on {b}."
+            )
+        nxt = [
+            f"{r['op_type']} (differs in {r['pairs_differing']} of {r['pairs_matched']}; up to "
+            f"{fmt_value(r['time_a_s'], 's')} vs {fmt_value(r['time_b_s'], 's')})"
+            for r in differing[1:4]
+        ]
+        if nxt:
+            text += "\nAlso different: " + ", ".join(nxt) + "."
+        same = [r["op_type"] for r in rows if not r["pairs_differing"]]
+        if same:
+            text += "\nIdentical in every matched configuration: " + ", ".join(same) + "."
+        return text + _tail(intent)
+
 
 _HIGHER = {"more", "higher", "larger", "bigger", "greater", "above", "exceed", "exceeds"}
 _LOWER = {"less", "lower", "smaller", "fewer", "under", "below", "within", "meet", "meets"}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from coview.engine.offline import modifications
 from coview.engine.offline.lexicon import (
     _DROP_PREFIX,
     _DROP_SUFFIX,
@@ -28,6 +29,7 @@ from coview.engine.offline.lexicon import (
     squash,
     tokens,
 )
+from coview.engine.offline.matcher import correct_typos, nearest_terms, unknown_spans
 
 KINDS = (
     "lookup",
@@ -49,6 +51,19 @@ KINDS = (
 
 class Unanswerable(Exception):
     """The question cannot be mapped completely onto the data; the message says why."""
+
+
+class WhatIf(Unanswerable):
+    """The question changes a hardware parameter: the stored rows cannot answer it."""
+
+    def __init__(self, mod: modifications.Modification) -> None:
+        self.modification = mod
+        kind = "a search over" if mod.search else "a change to"
+        super().__init__(
+            f"that is a what-if ({kind} {mod.parameter}): the stored rows hold only what was "
+            "simulated, so answering it needs a re-simulation with the changed hardware, "
+            "not a lookup"
+        )
 
 
 @dataclass
@@ -84,6 +99,7 @@ class Intent:
     bound_filter: str | None = None  # "which operators are memory-bound"
     order: list[str] = field(default_factory=list)  # the question's tokens, in order
     words: set[str] = field(default_factory=set)  # all tokens, for answer phrasing
+    corrections: list[tuple[str, str]] = field(default_factory=list)  # (typed, read as)
 
     def dims(self) -> dict[str, list]:
         """Config filters by column name."""
@@ -206,6 +222,12 @@ BOUND_WORDS = {
     "roofline",
 }
 WEIGHT_LOC_WORDS = {
+    "read",
+    "reads",
+    "loaded",
+    "loads",
+    "fetched",
+    "streamed",
     "live",
     "lives",
     "stored",
@@ -444,8 +466,11 @@ _SYSTEMISH = re.compile(r"^(?:[a-z]{1,6}\d{2,4}[a-z]{0,4}|v\d{1,2}[a-z]?|gen\d)$
 class _Tokens:
     """The question's tokens with a consumed flag each."""
 
-    def __init__(self, text: str) -> None:
-        self.toks = tokens(text)
+    def __init__(self, text: str, lex: Lexicon | None = None) -> None:
+        self.orig = tokens(text)
+        self.toks, self.fixes = (
+            correct_typos(self.orig, lex) if lex is not None else (list(self.orig), [])
+        )
         self.used = [False] * len(self.toks)
 
     def free(self, i: int) -> bool:
@@ -759,6 +784,11 @@ def _take_entities(t: _Tokens, it: Intent, lex: Lexicon, original: str) -> None:
             elif key in sweep_variants:
                 it.sweep = sweep_variants[key]
                 t.take(i, size)
+    # vendor names are values of systems.vendor ("made by NVIDIA", "the AMD chip")
+    vendors = {(s.vendor or "").lower() for s in lex.systems.values()} - {""}
+    for i in range(n):
+        if t.free(i) and toks[i] in vendors:
+            t.take(i)
     # order systems by first mention (n-gram passes find long names first)
     it.systems.sort(key=lambda sid: first_pos.get(sid, 0))
     # op types, groups and classes
@@ -1096,11 +1126,22 @@ def _check_leftovers(t: _Tokens, it: Intent, lex: Lexicon, question: str) -> Non
                 f"(the {it.metrics[0].column} column is for the whole "
                 f"{'chip' if it.metrics[0].table == 'systems' else 'configuration'})"
             )
+    spans = unknown_spans(toks, [t.free(i) for i in range(len(toks))], lex)
+    if spans:
+        start, end = spans[0]
+        text = " ".join(t.orig[start:end])
+        near = nearest_terms(text, lex)
+        raise Unanswerable(
+            f"I don't know what '{text}' means in this data"
+            + (f"; the nearest terms it has: {', '.join(near)}" if near else "")
+        )
     for i, tok in enumerate(toks):
         if t.free(i) and re.match(r"^\d+(\.\d+)?$", tok):
+            unit = [w for w in toks[i + 1 : i + 3] if t.free(toks.index(w, i + 1))][:2]
+            what = " ".join([tok, *unit]) if unit else tok
             raise Unanswerable(
-                f"I could not tell what {tok!r} refers to; name it as e.g. 'batch {tok}', "
-                f"'TP {tok}' or '{tok} chips'"
+                f"I could not attach '{what}' to anything this data holds; name what it "
+                f"is, e.g. 'batch {tok}', 'TP {tok}', '{tok} chips' or '{tok} ms per token'"
             )
 
 
@@ -1110,8 +1151,12 @@ def _has(words: set[str], vocab: set[str]) -> bool:
 
 def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Intent:
     """Parse one question against a store's lexicon; raises Unanswerable with a reason."""
+    mod = modifications.find(question)
+    if mod is not None:
+        raise WhatIf(mod)
     it = Intent()
-    t = _Tokens(question)
+    t = _Tokens(question, lex)
+    it.corrections = list(t.fixes)
     words = set(t.toks)
     it.words = words
     joined = " ".join(t.toks)

@@ -424,3 +424,115 @@ def dtype_check_sql(it: Intent, lex: Lexicon, defaults: dict) -> str:
         + "\nGROUP BY s.name, c.weight_dtype, c.act_dtype, c.kv_dtype"
         "\nORDER BY system, c.weight_dtype, c.act_dtype, c.kv_dtype"
     )
+
+
+# The settings two configs must share to be compared (activation and KV types are shown
+# side by side instead, so a mismatched sweep is reported rather than silently empty).
+MATCH_KEYS = (
+    "sweep_id",
+    "model_id",
+    "phase",
+    "batch_size",
+    "tp",
+    "num_chips",
+    "weight_dtype",
+    "input_len",
+    "output_len",
+)
+
+
+def matched_pairs_sql(it: Intent, lex: Lexicon, defaults: dict, metric: Metric) -> str:
+    """Every matched pair of fitting configs of the first two systems, with the metric on
+    each side and the distribution over all pairs (counts, extremes) as window columns, so
+    a comparison is never decided at one default config."""
+    a, b = it.systems[0], it.systems[1]
+    sub = Intent(**{**it.__dict__, "systems": []})
+    conds = config_where(sub, lex, defaults) + ["c.fits_memory IS NOT FALSE"]
+    col = mexpr(metric)
+    keys = ", ".join(f"c.{k}" for k in MATCH_KEYS)
+    side = (
+        f"  SELECT {keys}, c.config_id, c.act_dtype, c.kv_dtype, {col} AS v\n"
+        "  FROM configs c" + _where(conds).replace("\n", "\n  ") + " AND c.system_id = {sid}\n"
+    )
+    better_a = "pa.v < pb.v" if metric.better != "high" else "pa.v > pb.v"
+    better_b = "pa.v > pb.v" if metric.better != "high" else "pa.v < pb.v"
+    using = ", ".join(MATCH_KEYS)
+    sa, sb = lex.systems[a].name, lex.systems[b].name
+    return (
+        "WITH pa AS (\n"
+        + side.format(sid=lit(a))
+        + "), pb AS (\n"
+        + side.format(sid=lit(b))
+        + "), pairs AS (\n"
+        f"  SELECT {using}, {lit(sa)} AS system_a, {lit(sb)} AS system_b,\n"
+        "    pa.config_id AS config_a, pb.config_id AS config_b,\n"
+        "    pa.act_dtype AS act_dtype_a, pb.act_dtype AS act_dtype_b,\n"
+        "    pa.kv_dtype AS kv_dtype_a, pb.kv_dtype AS kv_dtype_b,\n"
+        f"    pa.v AS {metric.column}_a, pb.v AS {metric.column}_b,\n"
+        "    pa.v / nullif(pb.v, 0) AS ratio_a_to_b,\n"
+        f"    CASE WHEN abs(pa.v - pb.v) <= 1e-9 * greatest(abs(pa.v), abs(pb.v)) THEN 'equal'"
+        f" WHEN {better_a} THEN 'a' WHEN {better_b} THEN 'b' END AS better\n"
+        f"  FROM pa JOIN pb USING ({using})\n"
+        "), s AS (\n"
+        "  SELECT *, count(*) OVER () AS pairs_matched,\n"
+        "    count(*) FILTER (WHERE better = 'a') OVER () AS pairs_a_better,\n"
+        "    count(*) FILTER (WHERE better = 'b') OVER () AS pairs_b_better,\n"
+        "    count(*) FILTER (WHERE better = 'equal') OVER () AS pairs_equal,\n"
+        "    count(*) FILTER (WHERE act_dtype_a IS DISTINCT FROM act_dtype_b OR "
+        "kv_dtype_a IS DISTINCT FROM kv_dtype_b) OVER () AS pairs_dtype_mismatch,\n"
+        "    min(ratio_a_to_b) OVER () AS min_ratio_a_to_b,\n"
+        "    max(ratio_a_to_b) OVER () AS max_ratio_a_to_b\n"
+        "  FROM pairs\n)\n"
+        "SELECT * FROM s ORDER BY abs(ln(nullif(ratio_a_to_b, 0))) DESC NULLS LAST, "
+        "phase, batch_size, tp, weight_dtype LIMIT 40"
+    )
+
+
+def op_diff_sweep_sql(it: Intent, lex: Lexicon, defaults: dict) -> str:
+    """Per operator type, its per-step time on each side of every matched config pair of the
+    first two systems; the operators and pairs that differ most come first."""
+    a, b = it.systems[0], it.systems[1]
+    sub = Intent(**{**it.__dict__, "systems": [], "op_types": [], "op_class": None})
+    conds = config_where(sub, lex, defaults) + ["c.fits_memory IS NOT FALSE"]
+    keys = ", ".join(f"c.{k}" for k in MATCH_KEYS)
+    using = ", ".join(MATCH_KEYS)
+    side = (
+        f"  SELECT {keys}, c.config_id FROM configs c"
+        + _where(conds).replace("\n", "\n  ")
+        + " AND c.system_id = {sid}\n"
+    )
+    op_filter = ""
+    if it.op_types:
+        op_filter = " AND " + _in("o.op_type", it.op_types)
+    elif it.op_class:
+        op_filter = f" AND o.op_class = {lit(it.op_class)}"
+    sa, sb = lex.systems[a].name, lex.systems[b].name
+    return (
+        "WITH pa AS (\n"
+        + side.format(sid=lit(a))
+        + "), pb AS (\n"
+        + side.format(sid=lit(b))
+        + "), pairs AS (\n"
+        f"  SELECT {using}, pa.config_id AS config_a, pb.config_id AS config_b\n"
+        f"  FROM pa JOIN pb USING ({using})\n"
+        "), t AS (\n"
+        "  SELECT o.config_id, o.op_type, sum(o.roofline_time_s * o.count) AS time_s,\n"
+        "    string_agg(DISTINCT o.weights_location, '/') AS weights\n"
+        "  FROM operators o WHERE o.config_id IN (SELECT config_a FROM pairs UNION ALL "
+        "SELECT config_b FROM pairs)" + op_filter + "\n"
+        "  GROUP BY o.config_id, o.op_type\n"
+        "), d AS (\n"
+        f"  SELECT p.phase, p.batch_size, p.tp, p.weight_dtype, ta.op_type,\n"
+        f"    {lit(sa)} AS system_a, {lit(sb)} AS system_b, p.config_a, p.config_b,\n"
+        "    ta.time_s AS time_a_s, tb.time_s AS time_b_s, tb.time_s - ta.time_s AS diff_s,\n"
+        "    ta.weights AS weights_a, tb.weights AS weights_b,\n"
+        "    count(*) FILTER (WHERE abs(tb.time_s - ta.time_s) > 1e-9 * "
+        "greatest(ta.time_s, tb.time_s)) OVER (PARTITION BY ta.op_type) AS pairs_differing,\n"
+        "    count(*) OVER (PARTITION BY ta.op_type) AS pairs_matched,\n"
+        "    max(abs(tb.time_s - ta.time_s)) OVER (PARTITION BY ta.op_type) AS max_abs_diff_s\n"
+        "  FROM pairs p JOIN t ta ON ta.config_id = p.config_a\n"
+        "  JOIN t tb ON tb.config_id = p.config_b AND tb.op_type = ta.op_type\n)\n"
+        "SELECT * FROM d QUALIFY row_number() OVER (PARTITION BY op_type "
+        "ORDER BY abs(diff_s) DESC, phase, batch_size, tp) = 1\n"
+        "ORDER BY max_abs_diff_s DESC, op_type"
+    )

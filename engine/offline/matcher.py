@@ -1,0 +1,180 @@
+"""PRECISE's completeness rule: every word of a question maps to something the store knows.
+
+The parser consumes the words it maps (entities, values, metric phrases, numbers with their
+attribute and unit). What is left must be a function word or a word the question frame reads
+(vocabulary/*.toml). Anything else makes the question a refusal that names the word and the
+nearest terms the data has; a near miss of a known term (a typo) is corrected first and the
+correction stated.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
+
+if TYPE_CHECKING:
+    from coview.engine.offline.lexicon import Lexicon
+
+VOCABULARY_DIR = Path(__file__).parent / "vocabulary"
+_NUMBER = re.compile(r"^\d+(\.\d+)?$")
+
+
+@lru_cache(maxsize=1)
+def _load() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    fw = tomllib.loads((VOCABULARY_DIR / "function_words.toml").read_text(encoding="utf-8"))
+    frame = tomllib.loads((VOCABULARY_DIR / "frame_words.toml").read_text(encoding="utf-8"))
+    function = frozenset(w for ws in fw["classes"].values() for w in ws)
+    heads = frozenset(fw["span"]["head_nouns"])
+    return function, frozenset(frame["words"]), heads
+
+
+def function_words() -> frozenset[str]:
+    """Closed-class words that carry no content (question words, articles, politeness...)."""
+    return _load()[0]
+
+
+def frame_words() -> frozenset[str]:
+    """Words the question frame reads: comparatives, superlatives, kind keywords."""
+    return _load()[1]
+
+
+def allowed_free() -> frozenset[str]:
+    """Words that may stay unconsumed by an entity, value or metric."""
+    return _load()[0] | _load()[1]
+
+
+_VOCAB_CACHE: dict[int, tuple[Lexicon, frozenset[str], tuple[str, ...]]] = {}
+
+
+def _content_vocabulary(lex_id: int, lex: Lexicon) -> tuple[frozenset[str], tuple[str, ...]]:
+    """(every word a question may use, the store's terms for 'nearest terms' hints)."""
+    hit = _VOCAB_CACHE.get(lex_id)
+    if hit is not None and hit[0] is lex:
+        return hit[1], hit[2]
+    out = _build_vocabulary(lex)
+    if len(_VOCAB_CACHE) > 8:
+        _VOCAB_CACHE.clear()
+    _VOCAB_CACHE[lex_id] = (lex, *out)
+    return out
+
+
+def _build_vocabulary(lex: Lexicon) -> tuple[frozenset[str], tuple[str, ...]]:
+    from coview.engine.offline import parser as p
+    from coview.engine.offline.lexicon import (
+        DTYPE_ALIASES,
+        OP_ALIASES,
+        OP_CLASS_ALIASES,
+        OP_GROUPS,
+        tokens,
+    )
+
+    words: set[str] = set(allowed_free())
+    terms: set[str] = set()
+    for phrase in lex.metrics:
+        words.update(phrase.split())
+        terms.add(phrase)
+    for phrases in p.PHASE_PHRASES.values():
+        for ph in phrases:
+            words.update(tokens(ph))
+    for op in lex.op_types:
+        words.update(tokens(op))
+        terms.add(op)
+        for a in OP_ALIASES.get(op, ()):
+            words.update(tokens(a))
+    for g in OP_GROUPS:
+        words.update(tokens(g))
+    for c in lex.op_classes:
+        terms.add(c)
+        for a in OP_CLASS_ALIASES.get(c, ()):
+            words.update(tokens(a))
+    words.update(DTYPE_ALIASES)
+    for s in lex.systems.values():
+        words.update(tokens(s.name))
+        terms.add(s.name)
+    for m in lex.models.values():
+        words.update(tokens(m.name))
+        terms.add(m.name)
+    terms.update(lex.phases)
+    terms.update(lex.dtypes)
+    return frozenset(w for w in words if w.isalpha()), tuple(sorted(terms))
+
+
+def vocabulary(lex: Lexicon) -> frozenset[str]:
+    """Every alphabetic word the offline parser can map or read, for this store."""
+    return _content_vocabulary(id(lex), lex)[0]
+
+
+def nearest_terms(text: str, lex: Lexicon, limit: int = 3) -> list[str]:
+    """The store's terms closest to `text` (metric phrases, systems, operators...)."""
+    terms = _content_vocabulary(id(lex), lex)[1]
+    hits = process.extract(text, terms, scorer=fuzz.WRatio, limit=limit * 3, score_cutoff=80)
+    out: list[str] = []
+    for term, _score, _ in hits:
+        if term not in out:
+            out.append(term)
+        if len(out) == limit:
+            break
+    return out or [t for t in _GENERAL_TERMS if t in terms][:limit]
+
+
+# What to point at when nothing the store has is close to an unknown word.
+_GENERAL_TERMS = ("latency", "throughput", "perf per tco", "cost per million tokens", "power")
+
+
+def correct_typos(toks: list[str], lex: Lexicon) -> tuple[list[str], list[tuple[str, str]]]:
+    """Replace a word that is one edit (two for long words) from exactly one known word.
+
+    Only alphabetic words of five letters or more are corrected, and only towards a unique
+    nearest word, so an unknown concept ("prefix", "lora") is refused rather than bent into
+    a known one. Returns the corrected tokens and (typed, corrected) pairs.
+    """
+    vocab = vocabulary(lex)
+    out, fixes = list(toks), []
+    for i, tok in enumerate(toks):
+        if len(tok) < 5 or not tok.isalpha() or tok in vocab:
+            continue
+        limit = 1 if len(tok) < 10 else 2
+        best: list[str] = []
+        best_d = limit + 1
+        for w in vocab:
+            if abs(len(w) - len(tok)) > limit or len(w) < 4:
+                continue
+            d = Levenshtein.distance(tok, w, score_cutoff=limit)
+            if d < best_d:
+                best, best_d = [w], d
+            elif d == best_d:
+                best.append(w)
+        if len(best) == 1 and best_d <= limit:
+            out[i] = best[0]
+            fixes.append((tok, best[0]))
+    return out, fixes
+
+
+def unknown_spans(toks: list[str], free: list[bool], lex: Lexicon) -> list[tuple[int, int]]:
+    """(start, end) of each run of free words that map to nothing, widened to the compound
+    it belongs to ("continuous batching", "paged attention")."""
+    allowed = allowed_free()
+    heads = _load()[2]
+    spans: list[tuple[int, int]] = []
+    i, n = 0, len(toks)
+    while i < n:
+        if not free[i] or toks[i] in allowed or _NUMBER.match(toks[i]):
+            i += 1
+            continue
+        j = i
+        while j < n and free[j] and toks[j] not in allowed and not _NUMBER.match(toks[j]):
+            j += 1
+        start, end = i, j
+        if end < n and toks[end] in heads:
+            end += 1
+        if start > 0 and toks[start - 1] in heads and toks[start - 1] not in function_words():
+            start -= 1
+        spans.append((start, end))
+        i = j
+    return spans
