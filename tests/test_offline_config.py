@@ -450,9 +450,16 @@ def test_target_in_the_question(sample_store, q, col, expr, target, yes):
     assert (v <= target) == yes if col == "latency_s" else (v > target) == yes
 
 
-def test_average_is_refused_not_approximated(sample_store):
+def test_average_is_computed_over_fitting_configs(sample_store):
     r = ask(sample_store, "average decode latency of h100")
-    assert r.status == "refused" and "average" in r.answer
+    assert_answered(r)
+    (mean,) = one(
+        sample_store,
+        "SELECT avg(latency_s) FROM configs WHERE system_id = 'h100' AND phase = 'decode' "
+        "AND fits_memory",
+    )
+    assert close(mean, times_in(r.answer)), r.answer
+    assert r.interpretation["aggregation"]["function"] == "avg"
 
 
 def test_trend_point_question_names_the_point(sample_store):

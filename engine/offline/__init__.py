@@ -189,7 +189,7 @@ class OfflineSelector:
             config_level
             and not it.phases
             and "phase" not in ctx_cols
-            and it.kind not in ("fits",)
+            and it.kind not in ("fits", "count")
             and len(lex.phases) > 1
             and "decode" in lex.phases
         ):
@@ -277,6 +277,15 @@ class OfflineSelector:
             notes.append(
                 "the data holds cost per million tokens; per thousand tokens is a thousandth of it"
             )
+        if it.constraints and len(it.metrics) > 1:
+            # "latency under 30 ms, best perf/TCO": the constrained metric is the filter
+            limited = {c.column for c in it.constraints}
+            rest = [m for m in it.metrics if m.column not in limited]
+            it.metrics = rest or it.metrics
+        if it.constraints and kind == "lookup" and not it.metrics:
+            kind = it.kind = intent["kind"] = "rank"
+            it.direction = it.direction or "best"
+            intent["direction"] = it.direction
         if kind in ("lookup", "compare", "rank", "trend") and not it.metrics:
             if (
                 kind == "lookup"
@@ -345,6 +354,28 @@ class OfflineSelector:
             metrics = [m for m in it.metrics if m.table == table]
             sql = [sqlgen.property_sql(it, metrics, table)]
             intent["metrics"] = [[m.table, m.column] for m in metrics]
+        elif kind == "count":
+            sql = [sqlgen.count_sql(it, lex, defaults)]
+            intent["fit_filter"] = it.fit_filter
+            intent["group_by"] = list(it.group_by)
+            intent["scope"] = _scope(it, lex, defaults)
+        elif kind == "aggregate":
+            if not it.metrics:
+                raise Unanswerable(
+                    f"I could not tell which metric to {'average' if it.aggregate == 'avg' else 'take the median of'}"
+                    " (e.g. latency, throughput, performance per TCO)"
+                )
+            m = it.metrics[0]
+            if m.table != "configs" or m.unit in ("text", "bool"):
+                raise Unanswerable(
+                    f"an average of {m.label} over configurations means nothing here"
+                )
+            intent["metrics"] = [[m.table, m.column]]
+            intent["aggregate"] = it.aggregate
+            intent["group_by"] = list(it.group_by)
+            intent["scope"] = _scope(it, lex, defaults)
+            notes.append("over configurations that fit in memory")
+            sql = [sqlgen.aggregate_sql(it, lex, defaults, m)]
         elif sweep_wide:
             kind = intent["kind"] = "compare_sweep"
             sql = [sqlgen.matched_pairs_sql(it, lex, defaults, it.metrics[0])]
@@ -409,7 +440,15 @@ class OfflineSelector:
                 order_m = lex.metric("configs", "perf_per_tco") or order_m
                 notes.append(f"best by {order_m.label}")
                 intent["metrics"] = [[order_m.table, order_m.column]] + intent["metrics"]
-            sql = [sqlgen.rank_sql(it, lex, defaults, order_m, per_system, limit, it.metrics)]
+            shown = list(it.metrics) + [
+                m
+                for c in it.constraints
+                if (m := lex.metric(c.table, c.column)) is not None and m.table == "configs"
+            ]
+            intent["metrics"] += [
+                [m.table, m.column] for m in shown if [m.table, m.column] not in intent["metrics"]
+            ]
+            sql = [sqlgen.rank_sql(it, lex, defaults, order_m, per_system, limit, shown)]
             notes.append("only configurations that fit in memory")
         elif kind == "trend":
             sql = [sqlgen.trend_sql(it, lex, defaults, it.metrics[0])]
@@ -460,6 +499,18 @@ class OfflineSelector:
             sql = [sqlgen.op_rows_sql(it, lex, defaults, per_system)]
         else:
             raise Unanswerable("I could not tell what is being asked")
+        table_of_kind = {"property": "systems", "model_property": "models"}.get(intent["kind"])
+        misplaced = [
+            c
+            for c in it.constraints
+            if (table_of_kind and c.table != table_of_kind)
+            or (not table_of_kind and intent["kind"] == "inventory")
+        ]
+        if misplaced:
+            raise Unanswerable(
+                f"I can't apply '{misplaced[0].text}' to this question: it limits "
+                f"{misplaced[0].table}.{misplaced[0].column}, which this question does not read"
+            )
         if intent["kind"] in ("property", "model_property", "dtype_check", "inventory"):
             notes[:] = [n for n in notes if "decode assumed" not in n]
         elif ctx_cols:
@@ -516,6 +567,16 @@ _CLAIMS = COMPARATIVES | {
 
 # Config columns a question inherits from the selected config when it leaves them unstated.
 _CTX_DTYPES = ("weight_dtype", "act_dtype", "kv_dtype")
+
+
+def _scope(it: Intent, lex: Lexicon, defaults: dict) -> str:
+    """What a count or aggregate ran over, in words: 'TPU v5p, decode, batch 8'."""
+    parts = [lex.systems[s].name for s in it.systems]
+    parts += it.phases or defaults.get("phase") or ["every phase"]
+    parts += [f"batch {b}" for b in it.batches] + [f"TP {v}" for v in it.tps]
+    parts += list(it.dtypes) + [f"{c} chips" for c in it.chips]
+    parts += [c.text for c in it.constraints]
+    return ", ".join(str(p) for p in parts)
 
 
 def _context_cols(it: Intent, context: Context) -> tuple[str, ...]:

@@ -930,6 +930,66 @@ class OfflineAnswerer:
             text += "\nNext largest differences: " + ", ".join(nxt) + "."
         return text + _tail(intent)
 
+    # -- counts and aggregates ------------------------------------------------------------
+
+    def _a_count(self, intent: dict, ev: list[Evidence]) -> str:
+        rows = ev[0].records()
+        fit = intent.get("fit_filter")
+        what = {None: "match", True: "fit in memory", False: "do not fit in memory"}[fit]
+        scope = intent.get("scope") or ""
+        groups = intent.get("group_by") or []
+        if not groups:
+            r = rows[0]
+            n, total = _need(r, "configs_counted"), _need(r, "configs_matched")
+            if fit is None:
+                return f"{n} configurations match ({scope})." + _tail(intent)
+            return f"{n} of {total} configurations ({scope}) {what}." + _tail(intent)
+
+        def label(r: dict) -> str:
+            return ", ".join(
+                {"batch_size": f"batch {r[g]}", "tp": f"TP {r[g]}"}.get(g, str(r[g]))
+                for g in groups
+            )
+
+        parts = [
+            f"{label(r)}: {r['configs_counted']}"
+            + ("" if fit is None else f" of {r['configs_matched']}")
+            for r in rows
+        ]
+        head = "Configurations that " + what + f" ({scope}), per {', '.join(groups)}: "
+        return head + "; ".join(parts) + "." + _tail(intent)
+
+    def _a_aggregate(self, intent: dict, ev: list[Evidence]) -> str:
+        rows = ev[0].records()
+        m = _m(self.lex, intent["metrics"][0])
+        fn = intent.get("aggregate") or "avg"
+        word = {"avg": "mean", "median": "median"}[fn]
+        col = f"{fn}_{m.column}"
+        scope = intent.get("scope") or ""
+        groups = intent.get("group_by") or []
+
+        def one(r: dict) -> str:
+            return (
+                f"{fmt_value(_need(r, col), m.unit)} over {r['configs_aggregated']} fitting "
+                f"configurations (range {fmt_value(r['min_' + m.column], m.unit)} to "
+                f"{fmt_value(r['max_' + m.column], m.unit)})"
+            )
+
+        if not groups:
+            return f"The {word} {m.label} ({scope}) is {one(rows[0])}." + _tail(intent)
+        lines = []
+        for r in rows:
+            lab = ", ".join(
+                {"batch_size": f"batch {r[g]}", "tp": f"TP {r[g]}"}.get(g, str(r[g]))
+                for g in groups
+            )
+            lines.append(f"  {lab}: {one(r)}")
+        return (
+            f"The {word} {m.label} ({scope}) per {', '.join(groups)}:\n"
+            + "\n".join(lines)
+            + _tail(intent)
+        )
+
     # -- sweep-wide comparisons ---------------------------------------------------------
 
     def _a_compare_sweep(self, intent: dict, ev: list[Evidence]) -> str:

@@ -34,6 +34,26 @@ def _load() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     return function, frozenset(frame["words"]), heads
 
 
+@lru_cache(maxsize=1)
+def _prefixes() -> tuple[tuple[str, ...], ...]:
+    fw = tomllib.loads((VOCABULARY_DIR / "function_words.toml").read_text(encoding="utf-8"))
+    return tuple(
+        sorted((tuple(p.split()) for p in fw["prefixes"]["polite"]), key=len, reverse=True)
+    )
+
+
+def polite_prefix_length(toks: list[str]) -> int:
+    """How many leading tokens only ask politely ("can you tell me", "please")."""
+    n = 0
+    while True:
+        for p in _prefixes():
+            if tuple(toks[n : n + len(p)]) == p and n + len(p) < len(toks):
+                n += len(p)
+                break
+        else:
+            return n
+
+
 def function_words() -> frozenset[str]:
     """Closed-class words that carry no content (question words, articles, politeness...)."""
     return _load()[0]
@@ -94,6 +114,7 @@ def _build_vocabulary(lex: Lexicon) -> tuple[frozenset[str], tuple[str, ...]]:
         for a in OP_CLASS_ALIASES.get(c, ()):
             words.update(tokens(a))
     words.update(DTYPE_ALIASES)
+    words.update(p._NUM_WORDS)  # "a batch of eight" is not a typo of "weight"
     for s in lex.systems.values():
         words.update(tokens(s.name))
         terms.add(s.name)
@@ -135,6 +156,7 @@ def correct_typos(toks: list[str], lex: Lexicon) -> tuple[list[str], list[tuple[
     a known one. Returns the corrected tokens and (typed, corrected) pairs.
     """
     vocab = vocabulary(lex)
+    targets = vocab - function_words()  # never bend a word into "stats" or "numbers"
     out, fixes = list(toks), []
     for i, tok in enumerate(toks):
         if len(tok) < 5 or not tok.isalpha() or tok in vocab:
@@ -142,7 +164,7 @@ def correct_typos(toks: list[str], lex: Lexicon) -> tuple[list[str], list[tuple[
         limit = 1 if len(tok) < 10 else 2
         best: list[str] = []
         best_d = limit + 1
-        for w in vocab:
+        for w in targets:
             if abs(len(w) - len(tok)) > limit or len(w) < 4:
                 continue
             d = Levenshtein.distance(tok, w, score_cutoff=limit)

@@ -52,6 +52,8 @@ def find(question: str) -> Modification | None:
         return None
     pname, pm = hit
     window = text[max(0, pm.start() - 60) : pm.end() + 40]
+    # "more than 100 GB of HBM" is a constraint on the data, not a change to the hardware
+    window = re.sub(r"\b\w+ than\b", " ", window)
     words = v["words"]
     change = any(re.search(rf"\b{w}\b", window) for w in words["change"])
     amount = bool(_AMOUNT.search(window)) or any(

@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from coview.engine.offline import constraints as cons
 from coview.engine.offline import modifications
+from coview.engine.offline.constraints import Constraint
 from coview.engine.offline.lexicon import (
     _DROP_PREFIX,
     _DROP_SUFFIX,
@@ -29,7 +31,12 @@ from coview.engine.offline.lexicon import (
     squash,
     tokens,
 )
-from coview.engine.offline.matcher import correct_typos, nearest_terms, unknown_spans
+from coview.engine.offline.matcher import (
+    correct_typos,
+    nearest_terms,
+    polite_prefix_length,
+    unknown_spans,
+)
 
 KINDS = (
     "lookup",
@@ -100,6 +107,11 @@ class Intent:
     order: list[str] = field(default_factory=list)  # the question's tokens, in order
     words: set[str] = field(default_factory=set)  # all tokens, for answer phrasing
     corrections: list[tuple[str, str]] = field(default_factory=list)  # (typed, read as)
+    constraints: list[Constraint] = field(default_factory=list)  # "under 30 ms per token"
+    aggregate: str | None = None  # 'avg' | 'median' over the matched configs
+    group_by: list[str] = field(default_factory=list)  # output columns: system, batch_size...
+    fit_filter: bool | None = None  # count only configs that (do not) fit in memory
+    said: list[str] = field(default_factory=list)  # operator words as the question typed them
 
     def dims(self) -> dict[str, list]:
         """Config filters by column name."""
@@ -728,6 +740,84 @@ def _take_filters(t: _Tokens, it: Intent, lex: Lexicon) -> None:
             t.take(i - 1, 2)
 
 
+_AGGREGATES = {"average": "avg", "avg": "avg", "mean": "avg", "median": "median"}
+_GROUP_TARGETS = {
+    "system": "system",
+    "systems": "system",
+    "chip type": "system",
+    "hardware": "system",
+    "accelerator": "system",
+    "batch size": "batch_size",
+    "batch": "batch_size",
+    "tp degree": "tp",
+    "tp": "tp",
+    "phase": "phase",
+    "data type": "weight_dtype",
+    "dtype": "weight_dtype",
+    "precision": "weight_dtype",
+    "model": "model_id",
+}
+_GROUP_LEADS = ("for each", "for every", "per", "by", "each", "of each", "across")
+
+
+def _entity_word(tok: str) -> bool:
+    """Words a constraint consumes that the frame still reads (none at present)."""
+    return False
+
+
+def _take_aggregate(t: _Tokens, it: Intent) -> None:
+    """'average/mean/median <metric>' and 'per system' / 'for each batch size' grouping.
+
+    Grouping is read only for counts and aggregates; elsewhere its words stay for the frame
+    (and a question that cannot use them is refused).
+    """
+    toks = t.toks
+    for i, tok in enumerate(toks):
+        if t.free(i) and tok in _AGGREGATES:
+            it.aggregate = _AGGREGATES[tok]
+            t.take(i)
+    counting = "how many" in " ".join(toks) or it.aggregate is not None
+    if not counting:
+        return
+    for lead in sorted(_GROUP_LEADS, key=lambda x: -len(x)):
+        lseq = lead.split()
+        for target in sorted(_GROUP_TARGETS, key=lambda x: -len(x)):
+            seq = lseq + target.split()
+            for alt in (seq, seq[:-1] + [seq[-1] + "s"]):
+                for i in range(len(toks)):
+                    if t.match_seq(alt, i):
+                        col = _GROUP_TARGETS[target]
+                        if col not in it.group_by:
+                            it.group_by.append(col)
+                        t.take(i, len(alt))
+
+
+_NEGATION = {"not", "don", "doesn", "dont", "doesnt", "cannot", "t", "no", "never", "fail", "fails"}
+
+
+def _take_fit_filter(t: _Tokens, it: Intent) -> None:
+    """'how many configs (don't) fit in memory': count fitting or non-fitting configs."""
+    toks = t.toks
+    for i, tok in enumerate(toks):
+        if tok in ("fit", "fits", "fitting") or (tok == "oom"):
+            neg = tok == "oom" or any(
+                toks[k] in _NEGATION and t.free(k) for k in range(max(0, i - 3), i)
+            )
+            it.fit_filter = not neg
+            for k in range(max(0, i - 3), i + 1):
+                if toks[k] in _NEGATION or k == i:
+                    t.take(k)
+            for k in range(i + 1, min(len(toks), i + 4)):
+                if toks[k] in ("in", "into", "memory", "hbm", "on"):
+                    t.take(k)
+                else:
+                    break
+    for i in range(len(toks) - 2):
+        if toks[i : i + 3] == ["out", "of", "memory"]:
+            it.fit_filter = False
+            t.take(i, 3)
+
+
 def _check_values(it: Intent, lex: Lexicon) -> None:
     for b in it.batches:
         _check_value("batch size", b, lex.batch_sizes, "batch sizes")
@@ -802,6 +892,7 @@ def _take_entities(t: _Tokens, it: Intent, lex: Lexicon, original: str) -> None:
         if present:
             op_phr[" ".join(tokens(g))] = present
     for _i, _n, ops in t.find_phrases(op_phr):
+        it.said.append(" ".join(t.orig[_i : _i + _n]))
         for o in ops:
             if o not in it.op_types:
                 it.op_types.append(o)
@@ -811,6 +902,7 @@ def _take_entities(t: _Tokens, it: Intent, lex: Lexicon, original: str) -> None:
         for a in OP_CLASS_ALIASES.get(c, ()):
             cls_phr[" ".join(tokens(a))] = c
     for _i, _n, c in t.find_phrases(cls_phr):
+        it.said.append(" ".join(t.orig[_i : _i + _n]))
         it.op_class = c
     # phases
     ph = {}
@@ -1106,7 +1198,7 @@ def _check_leftovers(t: _Tokens, it: Intent, lex: Lexicon, question: str) -> Non
             continue
         if tok in PURCHASE_WORDS:
             raise Unanswerable(
-                "the data has no purchase price; it holds TCO per chip-hour "
+                f"the data has no purchase price ('{t.orig[i]}'); it holds TCO per chip-hour "
                 "(systems.tco_usd_per_chip_hour) and cost per million tokens"
             )
         if tok in ("average", "averages", "mean", "median", "stddev", "deviation"):
@@ -1155,12 +1247,15 @@ def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Int
     if mod is not None:
         raise WhatIf(mod)
     it = Intent()
+    question = cons.normalise(question)
     t = _Tokens(question, lex)
     it.corrections = list(t.fixes)
     words = set(t.toks)
     it.words = words
     joined = " ".join(t.toks)
-    it.yesno = bool(t.toks) and t.toks[0] in YESNO_STARTS
+    lead = polite_prefix_length(t.toks)
+    t.take(0, lead)
+    it.yesno = len(t.toks) > lead and t.toks[lead] in YESNO_STARTS
     it.order = list(t.toks)
     if "how many" in joined and words & {"operators", "ops", "kernels", "operator", "kernel"}:
         raise Unanswerable(
@@ -1169,7 +1264,12 @@ def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Int
             "class of operators takes"
         )
     if words & TRAINING_WORDS or "fine tun" in joined or "pre train" in joined:
-        raise Unanswerable("the data is inference only (prefill/decode); it has no training runs")
+        hit = next((i for i, w in enumerate(t.toks) if w in TRAINING_WORDS), None)
+        said = " ".join(t.orig[max(0, hit - 1) : hit + 2]) if hit is not None else "fine-tuning"
+        raise Unanswerable(
+            f"the data is inference only (prefill/decode); it has no training runs, so it "
+            f"cannot answer about '{said}'"
+        )
     for phrase in THIS_CONFIG:
         seq = phrase.split()
         for i in range(len(t.toks)):
@@ -1184,6 +1284,22 @@ def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Int
             )
         it.config_id = context_config
     _take_entities(t, it, lex, question)
+    if not it.yesno:
+        before = list(t.used)
+        try:
+            it.constraints = cons.take(t, lex)
+        except cons.ConstraintError as exc:
+            raise Unanswerable(str(exc)) from exc
+        if it.constraints:
+            # the frame must not read "least" in "at least 2,000 tok/s" as a superlative
+            kept = [
+                tok
+                for k, tok in enumerate(t.toks)
+                if before[k] or not t.used[k] or _entity_word(tok)
+            ]
+            words = set(kept)
+            it.words, it.order, joined = words, kept, " ".join(kept)
+    _take_aggregate(t, it)
     _take_thresholds(t, it)
     _take_filters(t, it, lex)
     _check_values(it, lex)
@@ -1250,7 +1366,25 @@ def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Int
             break
     free_words = {tok for i, tok in enumerate(t.toks) if t.free(i)}
     _decide_kind(it, words, joined, lex, free_words)
+    if it.kind == "count":
+        _take_fit_filter(t, it)
     _check_leftovers(t, it, lex, question)
+    if (it.op_types or it.op_class) and it.kind in _CONFIG_LEVEL_KINDS:
+        named = "'" + "', '".join(it.said) + "'" if it.said else ", ".join(it.op_types)
+        raise Unanswerable(
+            f"the question names {named} but asks for a {it.kind} of whole configurations; "
+            "I can't tell how the operator should change the answer (ask about the operator "
+            "itself, e.g. its time, share or bound)"
+        )
+    if it.kind == "op_weights":
+        # "are k_proj's weights in SRAM": a location, not the SRAM capacity
+        it.metrics = [m for m in it.metrics if m.column not in ("sram_bytes", "hbm_bytes")]
+    if it.kind.startswith("op_") and any(m.table in ("systems", "models") for m in it.metrics):
+        m = next(m for m in it.metrics if m.table in ("systems", "models"))
+        raise Unanswerable(
+            f"{m.label} belongs to the whole {m.table[:-1]}, not to "
+            f"{', '.join(repr(w) for w in it.said) or 'an operator'}; ask for one or the other"
+        )
     if it.kind in ("lookup", "compare", "rank", "trend") and (
         words & {"sram", "hbm"} and not all(m.table == "systems" for m in it.metrics)
     ):
@@ -1322,10 +1456,50 @@ def _inventory_target(it: Intent, words: set[str], joined: str, op_level: bool) 
     return None
 
 
+_CONFIG_LEVEL_KINDS = {
+    "lookup",
+    "property",
+    "model_property",
+    "rank",
+    "compare",
+    "trend",
+    "pareto",
+    "fits",
+    "count",
+    "aggregate",
+    "inventory",
+}
+_COUNTABLE = {
+    "config",
+    "configs",
+    "configuration",
+    "configurations",
+    "setting",
+    "settings",
+    "setups",
+    "points",
+    "runs",
+    "combinations",
+    "cases",
+}
+
+
 def _decide_kind(
     it: Intent, words: set[str], joined: str, lex: Lexicon, free_words: set[str]
 ) -> None:
     op_level = bool(it.op_types or it.op_class or free_words & OP_WORDS)
+    if it.aggregate and not op_level:
+        it.kind = "aggregate"
+        return
+    if (
+        "how many" in joined
+        and not op_level
+        and not it.metrics
+        and not words & PARETO_WORDS
+        and (words & _COUNTABLE or words & FIT_WORDS or it.constraints)
+    ):
+        it.kind = "count"
+        return
     polar = _polar_direction(it.order)
     if polar:
         it.direction = polar

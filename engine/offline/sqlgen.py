@@ -58,7 +58,7 @@ def config_where(it: Intent, lex: Lexicon, defaults: dict) -> list[str]:
     if it.config_id is not None:
         cid = int(it.config_id)
         if not it.systems:
-            return [f"c.config_id = {cid}"]
+            return [f"c.config_id = {cid}"] + [c.sql() for c in it.constraints]
         # "compare this config with MI300X": the same settings on the named systems
         same = [
             f"c.{col} IS NOT DISTINCT FROM (SELECT {col} FROM configs WHERE config_id = {cid})"
@@ -90,6 +90,7 @@ def config_where(it: Intent, lex: Lexicon, defaults: dict) -> list[str]:
         vals = vals or defaults.get(col) or []
         if vals:
             conds.append(_in(f"c.{col}", vals))
+    conds += [c.sql() for c in it.constraints]
     return conds
 
 
@@ -224,7 +225,9 @@ def property_sql(it: Intent, metrics: list[Metric], table: str) -> str:
     key, label = ("system_id", "system") if table == "systems" else ("model_id", "model")
     cols = ", ".join(m.column for m in metrics)
     ids = it.systems if table == "systems" else it.models
-    where = f"\nWHERE {_in(key, ids)}" if ids else ""
+    conds = [_in(key, ids)] if ids else []
+    conds += [c._cond(c.column) for c in it.constraints if c.table == table]
+    where = _where(conds)
     m0 = metrics[0]
     if m0.unit == "text":
         order = "name"
@@ -535,4 +538,52 @@ def op_diff_sweep_sql(it: Intent, lex: Lexicon, defaults: dict) -> str:
         "SELECT * FROM d QUALIFY row_number() OVER (PARTITION BY op_type "
         "ORDER BY abs(diff_s) DESC, phase, batch_size, tp) = 1\n"
         "ORDER BY max_abs_diff_s DESC, op_type"
+    )
+
+
+_GROUP_SQL = {
+    "system": "s.name",
+    "batch_size": "c.batch_size",
+    "tp": "c.tp",
+    "phase": "c.phase",
+    "weight_dtype": "c.weight_dtype",
+    "model_id": "c.model_id",
+}
+
+
+def _group_select(it: Intent) -> tuple[str, str, str]:
+    """(select list prefix, GROUP BY clause, ORDER BY clause) for the question's grouping."""
+    if not it.group_by:
+        return "", "", ""
+    exprs = [f"{_GROUP_SQL[g]} AS {g}" for g in it.group_by]
+    keys = ", ".join(_GROUP_SQL[g] for g in it.group_by)
+    return ", ".join(exprs) + ", ", f"\nGROUP BY {keys}", f"\nORDER BY {keys}"
+
+
+def count_sql(it: Intent, lex: Lexicon, defaults: dict) -> str:
+    """How many configs match (and, with a fit filter, how many of them (do not) fit)."""
+    sel, group, order = _group_select(it)
+    fit = ""
+    if it.fit_filter is not None:
+        fit = "c.fits_memory IS TRUE" if it.fit_filter else "c.fits_memory IS FALSE"
+    counted = f"count(*) FILTER (WHERE {fit})" if fit else "count(*)"
+    return (
+        f"SELECT {sel}{counted} AS configs_counted, count(*) AS configs_matched\n"
+        "FROM configs c JOIN systems s ON s.system_id = c.system_id"
+        + _where(config_where(it, lex, defaults))
+        + group
+        + order
+    )
+
+
+def aggregate_sql(it: Intent, lex: Lexicon, defaults: dict, metric: Metric) -> str:
+    """avg/median of a metric over the fitting configs that match, with count and range."""
+    sel, group, order = _group_select(it)
+    col = mexpr(metric)
+    fn = {"avg": "avg", "median": "median"}[it.aggregate or "avg"]
+    conds = config_where(it, lex, defaults) + ["c.fits_memory IS NOT FALSE", f"{col} IS NOT NULL"]
+    return (
+        f"SELECT {sel}{fn}({col}) AS {fn}_{metric.column}, count(*) AS configs_aggregated,\n"
+        f"  min({col}) AS min_{metric.column}, max({col}) AS max_{metric.column}\n"
+        "FROM configs c JOIN systems s ON s.system_id = c.system_id" + _where(conds) + group + order
     )
