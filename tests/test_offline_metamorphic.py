@@ -85,15 +85,6 @@ def _names(reason: str, concept: str) -> bool:
     return any(w in said or any(len(r) >= 3 and r in w for r in said) for w in words)
 
 
-def _unused():
-    for question, concept in []:
-        text = reason = ""
-        named = False
-        if sel.answerable or not named:
-            failures.append((text, "answered" if sel.answerable else sel.reason))
-    assert not failures, f"{len(failures)} not refused by name, e.g. {failures[:5]}"
-
-
 def _reorder(question: str) -> str | None:
     """The question with its trailing setting clauses ('batch 8, TP 8, bf16') reversed."""
     q = question.rstrip(" ?")
