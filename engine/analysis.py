@@ -169,3 +169,23 @@ def fmt_bytes(n: Any) -> str:
 
 def pct(x: float) -> str:
     return f"{x * 100:.3g}%"
+
+
+class AnalysisError(ValueError):
+    """Bad input to an analysis (unknown system, config or metric); the message says what to do."""
+
+
+def resolve_systems(con: duckdb.DuckDBPyConnection, systems: list[str] | tuple[str, ...]) -> list[str]:
+    """System ids for system ids or names (case-insensitive); unknown ones raise AnalysisError."""
+    rows = con.execute("SELECT system_id, name FROM systems ORDER BY system_id").fetchall()
+    by_key: dict[str, str] = {}
+    for sid, name in rows:
+        by_key[str(sid).lower()] = sid
+        by_key.setdefault(str(name).lower(), sid)
+    out = []
+    for s in systems:
+        if str(s).lower() not in by_key:
+            known = ", ".join(clean_text(n) for _, n in rows)
+            raise AnalysisError(f"no system {clean_text(s)!r} in the store; known: {known}.")
+        out.append(by_key[str(s).lower()])
+    return out

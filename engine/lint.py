@@ -23,7 +23,7 @@ from typing import Any
 
 import duckdb
 
-from coview.engine.analysis import Finding, Recorder, clean_text
+from coview.engine.analysis import Finding, Recorder, clean_text, resolve_systems
 from coview.store.pareto import PARETO_SQL
 
 RTOL = 1e-6
@@ -439,20 +439,10 @@ def lint_comparison(
     shares a setting. Row checks run on the same configs either way.
     """
     ids = list(config_ids or [])
-    system_ids = _system_ids(con, systems) if systems else None
+    system_ids = resolve_systems(con, list(systems)) if systems else None
     params = _params(sweep_id, system_ids, ids or None)
     found = _selected_mismatch(con, params) if ids else _comparability(con, params)
     return found + _row_checks(con, params)
-
-
-def _system_ids(con: duckdb.DuckDBPyConnection, systems: Iterable[str]) -> list[str]:
-    """System ids for ids or names (case-insensitive), unknown ones kept as given."""
-    rows = con.execute("SELECT system_id, name FROM systems").fetchall()
-    by_key = {}
-    for sid, name in rows:
-        by_key[str(sid).lower()] = sid
-        by_key[str(name).lower()] = sid
-    return [by_key.get(str(s).lower(), s) for s in systems]
 
 
 def render_text(findings: list[Finding], show_sql: bool = False) -> str:
