@@ -142,7 +142,9 @@ def open_read_only(store: str | Path) -> duckdb.DuckDBPyConnection:
     """The store opened read-only for coview's own analyses (see store.db.connect)."""
     from coview.store.db import connect
 
-    return connect(Path(store), read_only=True)
+    con = connect(Path(store), read_only=True)
+    con.execute("SET enable_progress_bar = false")  # no progress bar on a piped stdout
+    return con
 
 
 def fmt_time(seconds: Any) -> str:
@@ -175,7 +177,9 @@ class AnalysisError(ValueError):
     """Bad input to an analysis (unknown system, config or metric); the message says what to do."""
 
 
-def resolve_systems(con: duckdb.DuckDBPyConnection, systems: list[str] | tuple[str, ...]) -> list[str]:
+def resolve_systems(
+    con: duckdb.DuckDBPyConnection, systems: list[str] | tuple[str, ...]
+) -> list[str]:
     """System ids for system ids or names (case-insensitive); unknown ones raise AnalysisError."""
     rows = con.execute("SELECT system_id, name FROM systems ORDER BY system_id").fetchall()
     by_key: dict[str, str] = {}
