@@ -1,5 +1,5 @@
 """The `coview` command line: the TUI by default, plus ingest, schema, simulate, ask, eval,
-sessions, review and export.
+sessions, review, export, lint and insights.
 
 Imports are deferred into each command so `coview --version` and `coview ask` start fast and
 the TUI's dependencies load only when the TUI opens.
@@ -290,6 +290,81 @@ def export(
         typer.echo(f"wrote {out}")
     else:
         sys.stdout.write(text)
+
+
+def _open_analysis(store: Path | None):
+    """The store opened read-only for lint/insights, or a clear error."""
+    from coview.engine.analysis import open_read_only
+    from coview.store.db import StoreError
+
+    try:
+        return open_read_only(_store(store))
+    except StoreError as exc:
+        raise fail(str(exc)) from exc
+
+
+@app.command()
+def lint(
+    store: StoreOpt = None,
+    sweep: Annotated[
+        str | None, typer.Option("--sweep", help="Check one sweep (sweep_id) only.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
+    show_sql: Annotated[
+        bool, typer.Option("--show-sql", help="Show the SQL of each finding.")
+    ] = False,
+) -> None:
+    """Check the data: non-comparable systems, roofline contradictions, impossible speeds,
+    utilisation above 100%, Pareto flags. Exit 1 when it finds problems, 0 when clean."""
+    from coview.engine.lint import lint_store, render_text
+
+    con = _open_analysis(store)
+    try:
+        if sweep is not None:
+            known = [r[0] for r in con.execute("SELECT sweep_id FROM sweeps ORDER BY 1").fetchall()]
+            if sweep not in known:
+                from coview.engine.analysis import clean_text
+
+                raise fail(
+                    f"no sweep {clean_text(sweep)!r} in the store; sweeps: "
+                    + ", ".join(clean_text(k) for k in known)
+                    + "."
+                )
+        findings = lint_store(con, sweep_id=sweep)
+    finally:
+        con.close()
+    if as_json:
+        typer.echo(json.dumps({"findings": [f.to_json() for f in findings]}, indent=2, default=str))
+    else:
+        typer.echo(render_text(findings, show_sql=show_sql))
+    raise typer.Exit(1 if findings else 0)
+
+
+@app.command()
+def insights(
+    store: StoreOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="Show at most this many findings.", min=1)
+    ] = None,
+    show_sql: Annotated[
+        bool, typer.Option("--show-sql", help="Show the SQL of each finding.")
+    ] = False,
+) -> None:
+    """Ranked findings nobody asked for, each with its SQL, evidence rows and a follow-up
+    question for `coview ask`; lint findings first."""
+    from coview.engine.insights import insights as find
+    from coview.engine.insights import render_text
+
+    con = _open_analysis(store)
+    try:
+        findings = find(con, limit=limit)
+    finally:
+        con.close()
+    if as_json:
+        typer.echo(json.dumps({"findings": [f.to_json() for f in findings]}, indent=2, default=str))
+    else:
+        typer.echo(render_text(findings, show_sql=show_sql))
 
 
 def main() -> None:
