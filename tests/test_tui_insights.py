@@ -60,7 +60,9 @@ def test_pane_lists_findings_as_plain_text_and_asks_on_enter():
             assert "\x1b" not in text
             options.focus()
             await pilot.press("down")
-            assert "which system is faster?" in str(app.query_one("#insights-detail", Static).render())
+            assert "which system is faster?" in str(
+                app.query_one("#insights-detail", Static).render()
+            )
             await pilot.press("enter")
             await pilot.pause()
             assert app.asked == ["which system is faster?"]
