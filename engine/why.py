@@ -910,7 +910,8 @@ def unmodelled_operators(
     known = {m.lower() for op in ref["operator"] for m in op["matches"]}
     facts = {
         "outside_knowledge": (
-            f"reference list {REFERENCE_OPS.name} ({ref.get('source', '')}), not store data"
+            f"outside knowledge: reference list {REFERENCE_OPS.name} "
+            f"({ref.get('source', '')}), not store data"
         ),
         "sweep_id": sweep_id,
         "modelled": modelled,
