@@ -98,6 +98,8 @@ ORDER BY d.sweep_id, d.model_id, d.phase, dominates_all DESC,
          d.dominated_points / n.frontier_points DESC, d.dominating, d.dominated
 """
 
+# Only configs whose every operator has a bound (llm-analysis leaves bound NULL). No SQL
+# comments inside these statements: their display copies are collapsed onto one line.
 _COMPUTE_BOUND_SQL = """
 WITH s AS (
     SELECT c.sweep_id, sy.name AS system, c.system_id, c.weight_dtype, c.tp, c.batch_size,
@@ -106,7 +108,6 @@ WITH s AS (
     FROM configs c JOIN operators o USING (config_id) JOIN systems sy USING (system_id)
     WHERE c.phase = 'decode'
     GROUP BY ALL
-    -- only where the simulator says every operator's bound (llm-analysis does not)
     HAVING count(o.bound) = count(*)
 )
 SELECT sweep_id, system, system_id, weight_dtype, tp,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import duckdb
@@ -247,3 +248,23 @@ def test_bad_input_says_what_to_do(con):
         why.bottlenecks(con, -1)
     with pytest.raises(AnalysisError, match="op_type"):
         why.explain_difference(con, 1, 2, "operator")
+
+
+def test_displayed_sql_runs_as_shown(con, pair):
+    cid = con.execute("SELECT min(config_id) FROM configs WHERE tp > 1").fetchone()[0]
+    exps = [
+        why.explain_systems(con, *pair, "latency"),
+        why.explain_systems(con, *pair, "memory"),
+        why.explain_systems(con, *pair, "cost"),
+        why.bottlenecks(con, cid),
+        why.collectives(con, cid),
+        why.flops_vs_time(con, cid),
+        why.unmodelled_operators(con),
+    ]
+    op = con.execute("SELECT op_type FROM operators WHERE op_class = 'gemm' LIMIT 1").fetchone()[0]
+    exps.append(why.explain_systems(con, *pair, "operator", op))
+    for exp in exps:
+        assert exp.sql and exp.summary
+        for sql in exp.sql:
+            con.execute(sql).fetchall()
+        json.dumps(exp.to_json(), default=str)
