@@ -700,7 +700,10 @@ def explain_systems(
         else f"the matched config where they differ most ({differ} of {len(pairs)} differ)"
     )
     if differ == 0:
-        exp.summary = f"No difference in any of {len(pairs)} matched configs; e.g. at {describe_picked(pick, pairs, matched)}: {exp.summary}"
+        exp.summary = (
+            f"No difference in any of {len(pairs)} matched configs; e.g. at "
+            f"{_setting_text(pick if 'phase' in pick else _row_of(pick, pairs))}: {exp.summary}"
+        )
     else:
         exp.summary = f"At {describe_picked(pick, pairs, matched)}: {exp.summary}"
     exp.sql = matched.sql + extra_sql + exp.sql
@@ -708,8 +711,12 @@ def explain_systems(
     return exp
 
 
+def _row_of(pick: dict, pairs: list[dict]) -> dict:
+    return next(p for p in pairs if p["config_a"] == pick["config_a"])
+
+
 def describe_picked(pick: dict, pairs: list[dict], matched: Explanation) -> str:
-    row = next(p for p in pairs if p["config_a"] == pick["config_a"])
+    row = _row_of(pick, pairs)
     return _setting_text(row) + (
         "" if len(pairs) == 1 else f" (the largest difference among {len(pairs)} matched configs)"
     )

@@ -268,3 +268,21 @@ def test_displayed_sql_runs_as_shown(con, pair):
         for sql in exp.sql:
             con.execute(sql).fetchall()
         json.dumps(exp.to_json(), default=str)
+
+
+def test_why_cli_json_and_errors(sample_store, pair):
+    from typer.testing import CliRunner
+
+    from coview.cli import app
+
+    run = CliRunner().invoke
+    res = run(app, ["why", "systems", *pair, "--store", str(sample_store), "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["summary"] and out["sql"] and out["rows"] and out["facts"]["operators"]
+    cid = str(out["facts"]["config_a"])
+    for args in (["bottlenecks", cid], ["collectives", cid], ["flops", cid], ["unmodelled"]):
+        res = run(app, ["why", *args, "--store", str(sample_store)])
+        assert res.exit_code == 0 and res.output.strip(), (args, res.output)
+    res = run(app, ["why", "systems", "nope", pair[1], "--store", str(sample_store)])
+    assert res.exit_code == 2 and "no system 'nope'" in res.output
