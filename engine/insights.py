@@ -147,9 +147,9 @@ def _outliers(con: duckdb.DuckDBPyConnection, limit: int) -> list[Finding]:
         out.append(
             Finding(
                 kind="insight.operator_difference",
-                title=f"{op} is {r['op_ratio']:.3g}x faster on {fast} than on {slow} at {at}",
+                title=f"{op} is {_ratio(r['op_ratio'])}x faster on {fast} than on {slow} at {at}",
                 detail=(
-                    f"The whole step differs {r['step_ratio']:.3g}x; {op} accounts for "
+                    f"The whole step differs {_ratio(r['step_ratio'])}x; {op} accounts for "
                     f"{pct(r['step_share'])} of the slower step. {exp.summary}"
                 ),
                 sql=rec.sql + exp.sql,
@@ -170,7 +170,26 @@ def _outliers(con: duckdb.DuckDBPyConnection, limit: int) -> list[Finding]:
     return out
 
 
-def _dominance(con: duckdb.DuckDBPyConnection) -> list[Finding]:
+def _ratio(x: float) -> str:
+    return f"{x:.3f}" if x < 10 else f"{x:.3g}"
+
+
+def _not_comparable(lint: list[Finding]) -> set[tuple[str, frozenset[str]]]:
+    """(sweep, {system names}) pairs that lint says are not comparable like for like."""
+    return {
+        (f.facts["sweep_id"], frozenset(f.facts["systems"]))
+        for f in lint
+        if f.kind == "lint.not_comparable" and "sweep_id" in f.facts
+    }
+
+
+def _caveat(flagged, sweep: str, a: str, b: str) -> str:
+    if (clean_text(sweep), frozenset((clean_text(a), clean_text(b)))) in flagged:
+        return f" (but {clean_text(a)} and {clean_text(b)} are not comparable here: see the lint finding)"
+    return ""
+
+
+def _dominance(con: duckdb.DuckDBPyConnection, flagged=frozenset()) -> list[Finding]:
     rec = Recorder(con)
     rows = rec.rows(_DOMINANCE_SQL)
     groups: dict[tuple, list[dict]] = defaultdict(list)
@@ -183,11 +202,13 @@ def _dominance(con: duckdb.DuckDBPyConnection) -> list[Finding]:
         bits = [
             f"{clean_text(r['dominating'])} dominates all {r['frontier_points']} of "
             f"{clean_text(r['dominated'])}'s frontier points"
+            + _caveat(flagged, sweep, r["dominating"], r["dominated"])
             for r in full[:LIST_MAX]
         ]
         bits += [
             f"{clean_text(r['dominating'])} dominates {r['dominated_points']} of "
             f"{r['frontier_points']} of {clean_text(r['dominated'])}'s"
+            + _caveat(flagged, sweep, r["dominating"], r["dominated"])
             for r in part[: max(0, LIST_MAX - len(bits))]
         ]
         more = len(grp) - len(bits)
@@ -339,7 +360,7 @@ def insights(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> list[F
 
     found = lint_store(con)
     found += _outliers(con, OUTLIER_PAIRS)
-    found += _dominance(con)
+    found += _dominance(con, _not_comparable(found))
     found += _compute_bound(con)
     found += _cliffs(con)
     ranked = sorted(enumerate(found), key=lambda p: (-p[1].score, p[0]))

@@ -160,3 +160,12 @@ def test_compute_bound_turning_points(sample_store, sample_findings):
 def test_insights_for_store_gives_contract_dicts(mismatch_store):
     found = insights_for_store(mismatch_store, limit=2)
     assert len(found) == 2 and all(KEYS <= set(f) for f in found)
+
+
+def test_dominance_between_non_comparable_systems_carries_a_caveat(mismatch_store):
+    findings = _json(mismatch_store)
+    flagged = [f for f in findings if f["kind"] == "lint.not_comparable"]
+    doms = [f for f in findings if f["kind"] == "insight.frontier_dominance"]
+    assert flagged and doms
+    for f in doms:
+        assert "not comparable" in f["detail"]
