@@ -286,3 +286,19 @@ def test_why_cli_json_and_errors(sample_store, pair):
         assert res.exit_code == 0 and res.output.strip(), (args, res.output)
     res = run(app, ["why", "systems", "nope", pair[1], "--store", str(sample_store)])
     assert res.exit_code == 2 and "no system 'nope'" in res.output
+
+
+def test_hostile_names_never_reach_output(tmp_path):
+    from typer.testing import CliRunner
+
+    from coview.cli import app
+
+    store = build_store(
+        tmp_path, consistent_tables(("\x1b[31mEvil\x07", "[bold]B[/bold]\x1b]0;t\x07"))
+    )
+    for args in (["systems", "sysA", "sysB"], ["bottlenecks", "1"], ["matched", "sysA", "sysB"]):
+        for fmt in ([], ["--json"], ["--show-sql"]):
+            res = CliRunner().invoke(app, ["why", *args, *fmt, "--store", str(store)])
+            assert res.exit_code == 0, res.output
+            assert "\x1b" not in res.output and "\x07" not in res.output
+            assert "\\u001b" not in res.output
