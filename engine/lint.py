@@ -70,8 +70,9 @@ SELECT c.config_id, c.sweep_id, c.system_id, s.name AS system, c.model_id, c.pha
        c.batch_size, c.tp, coalesce(c.pp, 1) AS pp, coalesce(c.dp, 1) AS dp,
        coalesce(c.ep, 1) AS ep, c.weight_dtype, c.act_dtype, c.kv_dtype, c.input_len,
        c.output_len,
-       concat_ws(' ', w.simulator, coalesce(json_extract_string(c.extra, '$.simulator_version'),
-                 json_extract_string(c.extra, '$.model'), w.simulator_version)) AS sim_version
+       coalesce(coalesce(w.simulator, '') || ' ' || json_extract_string(c.extra, '$.simulator_version'),
+                json_extract_string(c.extra, '$.model'),
+                concat_ws(' ', w.simulator, w.simulator_version)) AS sim_version
 FROM configs c JOIN systems s USING (system_id) JOIN sweeps w USING (sweep_id)
 WHERE {_FILTER}
 """

@@ -21,6 +21,7 @@ Per-step time of an operator = roofline_time_s x count.
 
 from __future__ import annotations
 
+import json
 import math
 import tomllib
 from dataclasses import dataclass, field
@@ -431,6 +432,9 @@ def _op_causes(op: dict, ca: dict, cb: dict) -> list[dict[str, Any]]:
             "sram_bytes_b": cb.get("sram_bytes"),
         }
         for side, cfg in (("a", ca), ("b", cb)):
+            # The simulator's config-level SRAM bookkeeping (e.g. the bytes it pinned in
+            # total under a joint placement), when it records any.
+            fact[f"config_sram_fields_{side}"] = _sram_fields(cfg.get("extra"))
             needed = op.get(f"sram_needed_{side}")
             source = "operators.extra.sram_needed_bytes"
             if needed is None and op.get(f"weight_bytes_{side}") is not None:
@@ -443,6 +447,18 @@ def _op_causes(op: dict, ca: dict, cb: dict) -> list[dict[str, Any]]:
                 fact[f"shortfall_bytes_{side}"] = max(0.0, needed - cap)
         causes.append(fact)
     return causes
+
+
+def _sram_fields(extra: Any) -> dict[str, Any]:
+    """The entries of a config's extra JSON whose key mentions SRAM."""
+    if isinstance(extra, str):
+        try:
+            extra = json.loads(extra)
+        except ValueError:
+            return {}
+    if not isinstance(extra, dict):
+        return {}
+    return {k: v for k, v in extra.items() if "sram" in str(k).lower()}
 
 
 def _cause_text(c: dict[str, Any], a: str, b: str) -> str | None:

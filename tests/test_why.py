@@ -302,3 +302,26 @@ def test_hostile_names_never_reach_output(tmp_path):
             assert res.exit_code == 0, res.output
             assert "\x1b" not in res.output and "\x07" not in res.output
             assert "\\u001b" not in res.output
+
+
+def test_config_level_sram_bookkeeping_rides_along(tmp_path):
+    t = consistent_tables()
+    for c in t["configs"]:
+        c["sram_pinned_bytes"] = 1.5e8 if c["system_id"] == "sysA" else 0.0
+    con = open_read_only(build_store(tmp_path, t))
+    a, b = con.execute(
+        "SELECT a.config_id, b.config_id FROM configs a JOIN configs b USING (phase, batch_size) "
+        "WHERE a.system_id = 'sysA' AND b.system_id = 'sysB' ORDER BY 1 LIMIT 1"
+    ).fetchone()
+    pinned = dict(
+        con.execute(
+            "SELECT config_id, json_extract(extra, '$.sram_pinned_bytes')::DOUBLE FROM configs "
+            "WHERE config_id IN (?, ?)",
+            [a, b],
+        ).fetchall()
+    )
+    exp = why.explain_difference(con, a, b, "operator", "q_proj")
+    con.close()
+    (cause,) = [c for c in exp.facts["operators"][0]["causes"] if c["cause"] == "weights_location"]
+    assert cause["config_sram_fields_a"] == {"sram_pinned_bytes": pinned[a]}
+    assert cause["config_sram_fields_b"] == {"sram_pinned_bytes": pinned[b]}
