@@ -550,6 +550,7 @@ def explain_difference(
                 "difference_s": delta,
                 "operators_difference_s": op_delta_sum,
                 "operators": accounted,
+                "resources": _resources(ops),
                 "causes": causes,
             }
         )
@@ -612,6 +613,25 @@ def explain_difference(
             f"{facts['throughput_ratio_b_over_a']:.3g}" + _because(causes, a, b)
         )
     return _explanation(f"why.{what}", summary, facts, rec, warnings)
+
+
+def _resources(ops: list[dict]) -> dict[str, dict[str, float]]:
+    """Per-step compute, memory and comm time summed over the operators, both sides, and
+    the step time spent in operators bound by each resource."""
+    out: dict[str, dict[str, float]] = {}
+    for r in ("compute", "memory", "comm"):
+        ta = sum(o.get(f"{r}_a_s") or 0.0 for o in ops)
+        tb = sum(o.get(f"{r}_b_s") or 0.0 for o in ops)
+        ba = sum(o["time_a_s"] or 0.0 for o in ops if o.get("bound_a") == r)
+        bb = sum(o["time_b_s"] or 0.0 for o in ops if o.get("bound_b") == r)
+        out[r] = {
+            "time_a_s": ta,
+            "time_b_s": tb,
+            "delta_s": tb - ta,
+            "bound_time_a_s": ba,
+            "bound_time_b_s": bb,
+        }
+    return out
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:

@@ -325,3 +325,21 @@ def test_config_level_sram_bookkeeping_rides_along(tmp_path):
     (cause,) = [c for c in exp.facts["operators"][0]["causes"] if c["cause"] == "weights_location"]
     assert cause["config_sram_fields_a"] == {"sram_pinned_bytes": pinned[a]}
     assert cause["config_sram_fields_b"] == {"sram_pinned_bytes": pinned[b]}
+
+
+def test_resource_totals_match_independent_sql(con, raw, pair):
+    exp = why.explain_systems(con, *pair, "latency")
+    ca, cb = exp.facts["config_a"], exp.facts["config_b"]
+    for r in ("compute", "memory", "comm"):
+        ta, tb, ba, bb = raw.execute(
+            f"SELECT sum({r}_time_s * count) FILTER (WHERE config_id = $a), "
+            f"sum({r}_time_s * count) FILTER (WHERE config_id = $b), "
+            f"coalesce(sum(roofline_time_s * count) FILTER (WHERE config_id = $a AND bound = $r), 0), "
+            f"coalesce(sum(roofline_time_s * count) FILTER (WHERE config_id = $b AND bound = $r), 0) "
+            "FROM operators",
+            {"a": ca, "b": cb, "r": r},
+        ).fetchone()
+        got = exp.facts["resources"][r]
+        assert got["time_a_s"] == pytest.approx(ta) and got["time_b_s"] == pytest.approx(tb)
+        assert got["bound_time_a_s"] == pytest.approx(ba)
+        assert got["bound_time_b_s"] == pytest.approx(bb)
