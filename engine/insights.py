@@ -139,7 +139,10 @@ def _outliers(con: duckdb.DuckDBPyConnection, limit: int) -> list[Finding]:
     rows = rec.rows(_OUTLIER_SQL, {"min_share": MIN_STEP_SHARE, "limit": limit})
     out = []
     for r in rows:
-        exp = explain_difference(con, r["config_a"], r["config_b"], "operator", r["op_type"])
+        # lint ran over the whole store already (it ranks first)
+        exp = explain_difference(
+            con, r["config_a"], r["config_b"], "operator", r["op_type"], lint=False
+        )
         a, b = clean_text(r["system_a"]), clean_text(r["system_b"])
         fast, slow = (a, b) if r["op_a_s"] < r["op_b_s"] else (b, a)
         op = clean_text(r["op_type"])

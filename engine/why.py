@@ -492,6 +492,7 @@ def explain_difference(
     what: str = "latency",
     op_type: str | None = None,
     top: int = 3,
+    lint: bool = True,
 ) -> Explanation:
     """Why two configs differ in `what` ('latency', 'operator' with `op_type`, 'memory', 'cost').
 
@@ -499,6 +500,7 @@ def explain_difference(
     deltas, largest first, with their share of the total difference); per top operator the
     compute/memory/comm deltas, a bound change and a weights-location change with the SRAM
     needed against each chip's capacity; the settings, dtypes and chip parameters that differ.
+    `lint=False` skips the comparison's lint checks (for callers that ran them already).
     """
     from coview.engine.lint import lint_comparison
 
@@ -519,7 +521,7 @@ def explain_difference(
         "a": describe_config(ca),
         "b": describe_config(cb),
     }
-    warnings = lint_comparison(con, config_ids=[int(config_a), int(config_b)])
+    warnings = lint_comparison(con, config_ids=[int(config_a), int(config_b)]) if lint else []
     if what == "operator":
         ops = [o for o in ops if o["op_type"] == op_type]
         if not ops:
