@@ -21,7 +21,6 @@ Keys: up/down move through findings; enter (or `a`) posts ``InsightsPane.Ask``.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from rich.text import Text
@@ -32,14 +31,10 @@ from textual.widget import Widget
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+from coview.engine.analysis import clean_text as plain
+
 ROWS_SHOWN = 8
 SEVERITY_MARK = {"error": "!", "warning": "?", "info": " "}
-
-
-def plain(value: Any) -> str:
-    """Store text with control characters replaced (it is then shown as Text, not markup)."""
-    return _CONTROL.sub(" ", str(value))
 
 
 def finding_label(finding: dict[str, Any]) -> Text:
@@ -60,7 +55,9 @@ def finding_body(finding: dict[str, Any]) -> Text:
         t.append(plain(sql) + "\n")
     rows = finding.get("rows", [])
     if rows:
-        t.append(f"\nEvidence ({len(rows)} rows, first {min(len(rows), ROWS_SHOWN)}):\n", style="bold")
+        t.append(
+            f"\nEvidence ({len(rows)} rows, first {min(len(rows), ROWS_SHOWN)}):\n", style="bold"
+        )
         for row in rows[:ROWS_SHOWN]:
             t.append(plain(json.dumps(row, default=str)) + "\n")
     return t
