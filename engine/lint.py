@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from coview.engine.analysis import Finding, Recorder, clean_text, resolve_systems
+from coview.engine.analysis import Finding, Recorder, clean_text, open_read_only, resolve_systems
 from coview.store.pareto import PARETO_SQL
 
 RTOL = 1e-6
@@ -444,6 +445,21 @@ def lint_comparison(
     params = _params(sweep_id, system_ids, ids or None)
     found = _selected_mismatch(con, params) if ids else _comparability(con, params)
     return found + _row_checks(con, params)
+
+
+def comparison_warnings(
+    store: str | Path,
+    config_ids: Iterable[int] | None = None,
+    systems: Iterable[str] | None = None,
+    sweep_id: str | None = None,
+) -> list[dict[str, Any]]:
+    """`lint_comparison` for callers without a connection (the TUI's compare, best-per-system
+    list and plot title): opens the store read-only, returns contract dicts."""
+    con = open_read_only(store)
+    try:
+        return [f.to_json() for f in lint_comparison(con, config_ids, systems, sweep_id)]
+    finally:
+        con.close()
 
 
 def render_text(findings: list[Finding], show_sql: bool = False) -> str:

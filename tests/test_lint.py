@@ -235,3 +235,17 @@ def test_hostile_system_names_are_cleaned(tmp_path):
     assert "\\u001b" not in res.output and "\x1b" not in res.output
     text = CliRunner().invoke(app, ["lint", "--store", str(store), "--show-sql"])
     assert "\x1b" not in text.output and "\x07" not in text.output
+
+
+def test_comparison_warnings_for_the_tui(mismatch_store, sample_store):
+    from coview.engine.lint import comparison_warnings
+
+    con = duckdb.connect(mismatch_store, read_only=True)
+    names = [r[0] for r in con.execute("SELECT name FROM systems ORDER BY 1").fetchall()]
+    con.close()
+    (w,) = comparison_warnings(mismatch_store, systems=names)
+    assert w["kind"] == "lint.not_comparable" and w["title"] and w["sql"]
+    con = duckdb.connect(str(sample_store), read_only=True)
+    names = [r[0] for r in con.execute("SELECT name FROM systems ORDER BY 1 LIMIT 2").fetchall()]
+    con.close()
+    assert comparison_warnings(sample_store, systems=names) == []
