@@ -1,5 +1,5 @@
 """The `coview` command line: the TUI by default, plus ingest, schema, simulate, ask, eval,
-sessions, review and export.
+sessions, review, export, lint, insights and why.
 
 Imports are deferred into each command so `coview --version` and `coview ask` start fast and
 the TUI's dependencies load only when the TUI opens.
@@ -290,6 +290,270 @@ def export(
         typer.echo(f"wrote {out}")
     else:
         sys.stdout.write(text)
+
+
+def _open_analysis(store: Path | None):
+    """The store opened read-only for lint/insights, or a clear error."""
+    from coview.engine.analysis import open_read_only
+    from coview.store.db import StoreError
+
+    try:
+        return open_read_only(_store(store))
+    except StoreError as exc:
+        raise fail(str(exc)) from exc
+
+
+@app.command()
+def lint(
+    store: StoreOpt = None,
+    sweep: Annotated[
+        str | None, typer.Option("--sweep", help="Check one sweep (sweep_id) only.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
+    show_sql: Annotated[
+        bool, typer.Option("--show-sql", help="Show the SQL of each finding.")
+    ] = False,
+) -> None:
+    """Check the data: non-comparable systems, roofline contradictions, impossible speeds,
+    utilisation above 100%, Pareto flags. Exit 1 when it finds problems, 0 when clean."""
+    from coview.engine.lint import lint_store, render_text
+
+    con = _open_analysis(store)
+    try:
+        if sweep is not None:
+            known = [r[0] for r in con.execute("SELECT sweep_id FROM sweeps ORDER BY 1").fetchall()]
+            if sweep not in known:
+                from coview.engine.analysis import clean_text
+
+                raise fail(
+                    f"no sweep {clean_text(sweep)!r} in the store; sweeps: "
+                    + ", ".join(clean_text(k) for k in known)
+                    + "."
+                )
+        findings = lint_store(con, sweep_id=sweep)
+    finally:
+        con.close()
+    if as_json:
+        typer.echo(json.dumps({"findings": [f.to_json() for f in findings]}, indent=2, default=str))
+    else:
+        typer.echo(render_text(findings, show_sql=show_sql))
+    raise typer.Exit(1 if findings else 0)
+
+
+@app.command()
+def insights(
+    store: StoreOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="Show at most this many findings.", min=1)
+    ] = None,
+    show_sql: Annotated[
+        bool, typer.Option("--show-sql", help="Show the SQL of each finding.")
+    ] = False,
+) -> None:
+    """Ranked findings nobody asked for, each with its SQL, evidence rows and a follow-up
+    question for `coview ask`; lint findings first."""
+    from coview.engine.insights import insights as find
+    from coview.engine.insights import render_text
+
+    con = _open_analysis(store)
+    try:
+        findings = find(con, limit=limit)
+    finally:
+        con.close()
+    if as_json:
+        typer.echo(json.dumps({"findings": [f.to_json() for f in findings]}, indent=2, default=str))
+    else:
+        typer.echo(render_text(findings, show_sql=show_sql))
+
+
+why_app = typer.Typer(
+    help="Stage 2, why: decompose a difference or a config from the rows (SQL and rows in --json).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(why_app, name="why")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the explanation as JSON.")]
+ShowSqlOpt = Annotated[bool, typer.Option("--show-sql", help="Show the SQL that ran.")]
+WhatOpt = Annotated[
+    str, typer.Option("--what", help="latency | operator (with --op) | memory | cost")
+]
+OpOpt = Annotated[str | None, typer.Option("--op", help="Operator type, e.g. q_proj.")]
+PhaseOpt = Annotated[str | None, typer.Option("--phase", help="prefill | decode")]
+BatchOpt = Annotated[int | None, typer.Option("--batch", help="Batch size.")]
+TpOpt = Annotated[int | None, typer.Option("--tp", help="Tensor-parallel degree.")]
+DtypeOpt = Annotated[str | None, typer.Option("--dtype", help="Weight dtype, e.g. bf16.")]
+SweepOpt = Annotated[str | None, typer.Option("--sweep", help="Sweep id.")]
+
+
+def _why_run(store: Path | None, as_json: bool, show_sql: bool, call) -> None:
+    """Run one why-analysis on a read-only connection and print it (clear errors, exit 2)."""
+    from coview.engine.analysis import AnalysisError, clean_text
+
+    con = _open_analysis(store)
+    try:
+        exp = call(con)
+    except AnalysisError as exc:
+        raise fail(str(exc)) from exc
+    finally:
+        con.close()
+    if as_json:
+        typer.echo(json.dumps(exp.to_json(), indent=2, default=str))
+        return
+    out = exp.to_json()
+    lines = [out["summary"]]
+    lines += [f"Lint: {w['title']}. {w['detail']}" for w in out["warnings"]]
+    if show_sql:
+        lines += [f"SQL: {q}" for q in out["sql"]]
+    typer.echo("\n".join(clean_text(x) for x in lines))
+
+
+@why_app.command("systems")
+def why_systems(
+    system_a: Annotated[str, typer.Argument(help="System id or name.")],
+    system_b: Annotated[str, typer.Argument(help="System id or name.")],
+    what: WhatOpt = "latency",
+    op: OpOpt = None,
+    phase: PhaseOpt = None,
+    batch: BatchOpt = None,
+    tp: TpOpt = None,
+    dtype: DtypeOpt = None,
+    sweep: SweepOpt = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+    show_sql: ShowSqlOpt = False,
+) -> None:
+    """Why two systems differ, at the matched config where they differ most (or the one the
+    options pin down)."""
+    from coview.engine.why import explain_systems
+
+    _why_run(
+        store,
+        as_json,
+        show_sql,
+        lambda con: explain_systems(
+            con,
+            system_a,
+            system_b,
+            what,
+            op,
+            sweep_id=sweep,
+            phase=phase,
+            batch_size=batch,
+            tp=tp,
+            dtype=dtype,
+        ),
+    )
+
+
+@why_app.command("configs")
+def why_configs(
+    config_a: Annotated[int, typer.Argument(help="config_id")],
+    config_b: Annotated[int, typer.Argument(help="config_id")],
+    what: WhatOpt = "latency",
+    op: OpOpt = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+    show_sql: ShowSqlOpt = False,
+) -> None:
+    """Why two configs differ: operators, compute/memory/comm, SRAM, dtype, TP, batch."""
+    from coview.engine.why import explain_difference
+
+    _why_run(
+        store, as_json, show_sql, lambda con: explain_difference(con, config_a, config_b, what, op)
+    )
+
+
+@why_app.command("matched")
+def why_matched(
+    system_a: Annotated[str, typer.Argument(help="System id or name.")],
+    system_b: Annotated[str, typer.Argument(help="System id or name.")],
+    metric: Annotated[
+        str, typer.Option("--metric", help="configs column, e.g. latency_s.")
+    ] = "latency_s",
+    phase: PhaseOpt = None,
+    batch: BatchOpt = None,
+    tp: TpOpt = None,
+    dtype: DtypeOpt = None,
+    sweep: SweepOpt = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+    show_sql: ShowSqlOpt = False,
+) -> None:
+    """A metric across every matched config pair of two systems (better in N of M, by up to X%)."""
+    from coview.engine.why import compare_systems
+
+    _why_run(
+        store,
+        as_json,
+        show_sql,
+        lambda con: compare_systems(
+            con,
+            system_a,
+            system_b,
+            metric,
+            sweep_id=sweep,
+            phase=phase,
+            batch_size=batch,
+            tp=tp,
+            dtype=dtype,
+        ),
+    )
+
+
+@why_app.command("bottlenecks")
+def why_bottlenecks(
+    config_id: Annotated[int, typer.Argument(help="config_id")],
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+    show_sql: ShowSqlOpt = False,
+) -> None:
+    """Where one config's step time goes, by operator and by bound."""
+    from coview.engine.why import bottlenecks
+
+    _why_run(store, as_json, show_sql, lambda con: bottlenecks(con, config_id))
+
+
+@why_app.command("collectives")
+def why_collectives(
+    config_id: Annotated[int, typer.Argument(help="config_id")],
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+    show_sql: ShowSqlOpt = False,
+) -> None:
+    """Which collectives one config runs, after which operators and how many per step."""
+    from coview.engine.why import collectives
+
+    _why_run(store, as_json, show_sql, lambda con: collectives(con, config_id))
+
+
+@why_app.command("flops")
+def why_flops(
+    config_id: Annotated[int, typer.Argument(help="config_id")],
+    by: Annotated[str, typer.Option("--by", help="op_type | op_class")] = "op_type",
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+    show_sql: ShowSqlOpt = False,
+) -> None:
+    """FLOPs share against time share, and the least efficient operators (utilisation)."""
+    from coview.engine.why import flops_vs_time
+
+    _why_run(store, as_json, show_sql, lambda con: flops_vs_time(con, config_id, by))
+
+
+@why_app.command("unmodelled")
+def why_unmodelled(
+    sweep: SweepOpt = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+    show_sql: ShowSqlOpt = False,
+) -> None:
+    """Standard decoder-layer operators the sweep does not model (reference list: outside
+    knowledge, not data)."""
+    from coview.engine.why import unmodelled_operators
+
+    _why_run(store, as_json, show_sql, lambda con: unmodelled_operators(con, sweep))
 
 
 def main() -> None:
