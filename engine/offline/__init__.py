@@ -479,7 +479,36 @@ class OfflineSelector:
                 sqlgen.op_diff_sql(it, lex, defaults),
                 sqlgen.config_desc_sql(it, lex, defaults, True),
             ]
+        elif kind == "op_share" and any(
+            m.column in ("flops", "total_flops", "bytes_read", "bytes_written") for m in it.metrics
+        ):
+            # "what share of the FLOPs does attention take": FLOPs, not time
+            of = "flops" if any("flops" in m.column for m in it.metrics) else "bytes"
+            if not it.op_types and not it.op_class:
+                raise Unanswerable(f"say which operators' share of the {of.upper()} you mean")
+            intent["share_of"] = of
+            intent["share_label"] = ", ".join(it.op_types) or f"{it.op_class} operators"
+            sql = [sqlgen.op_share_sql(it, lex, defaults, len(it.systems) != 1, of=of)]
+        elif (
+            kind in ("op_longest", "op_lookup", "op_bound")
+            and not it.op_types
+            and any(m.table == "operators" and m.expr for m in it.metrics)
+        ):
+            # "which operators run least efficiently": rank the operators by that metric
+            m = next(m for m in it.metrics if m.table == "operators" and m.expr)
+            kind = intent["kind"] = "op_rank"
+            low = it.words & {"least", "lowest", "worst", "inefficient", "inefficiently", "poorly"}
+            intent["metrics"] = [[m.table, m.column]]
+            intent["direction"] = "low" if low else "high"
+            order = f"{m.column} {'ASC' if low else 'DESC'} NULLS LAST"
+            sql = [sqlgen.op_rows_sql(it, lex, defaults, len(it.systems) != 1, order=order)]
         elif kind == "op_share":
+            if any(m.table != "operators" for m in it.metrics if m.column != "roofline_time_s"):
+                bad = next(m for m in it.metrics if m.table != "operators")
+                raise Unanswerable(
+                    f"an operator's share is of time, FLOPs or bytes; the data has no share of "
+                    f"{bad.label}"
+                )
             if not it.op_types and not it.op_class:
                 kind = intent["kind"] = "op_longest"
                 sql = [sqlgen.op_rows_sql(it, lex, defaults, len(it.systems) != 1)]

@@ -663,6 +663,27 @@ class OfflineAnswerer:
                 out.append("  Next: " + ", ".join(nxt) + ".")
         return "\n".join(out) + _tail(intent)
 
+    def _a_op_rank(self, intent: dict, ev: list[Evidence]) -> str:
+        m = _m(self.lex, intent["metrics"][0])
+        low = intent.get("direction") == "low"
+        out = []
+        for grp in self._by_config(ev[0].records()):
+            grp = [r for r in grp if r.get(m.column) is not None]
+            grp.sort(key=lambda r: r[m.column], reverse=not low)
+            if not grp:
+                raise NullValue(m.label)
+            top = grp[0]
+            out.append(
+                f"On {describe(top, self.lex)}, {top['op_type']} has the "
+                f"{'lowest' if low else 'highest'} {m.label}: "
+                f"{fmt_value(top[m.column], m.unit)} ({fmt_value(top['total_time_s'], 's')} per "
+                "step)."
+            )
+            nxt = [f"{r['op_type']} {fmt_value(r[m.column], m.unit)}" for r in grp[1:5]]
+            if nxt:
+                out.append("  Next: " + ", ".join(nxt) + ".")
+        return "\n".join(out) + _tail(intent)
+
     def _a_op_lookup(self, intent: dict, ev: list[Evidence]) -> str:
         metrics = [
             _m(self.lex, k)
@@ -873,6 +894,21 @@ class OfflineAnswerer:
     def _a_op_share(self, intent: dict, ev: list[Evidence]) -> str:
         what = intent.get("share_label", "the selected operators")
         out = []
+        of = intent.get("share_of")
+        if of:
+            unit = "FLOP" if of == "flops" else "B"
+            for r in ev[0].records():
+                out.append(
+                    f"On {describe(r, self.lex)}, {what} do "
+                    f"{fmt_value(_need(r, of + '_share_pct'), '%')} of the "
+                    f"{'FLOPs' if of == 'flops' else 'bytes moved'}: "
+                    f"{fmt_value(_need(r, 'selected_' + of), unit)} of "
+                    f"{fmt_value(_need(r, 'config_' + of), unit)} per step, in "
+                    f"{fmt_value(_need(r, 'share_pct'), '%')} of the operator time "
+                    f"({fmt_value(_need(r, 'selected_time_s'), 's')} of "
+                    f"{fmt_value(_need(r, 'config_op_time_s'), 's')})."
+                )
+            return "\n".join(out) + _tail(intent)
         for r in ev[0].records():
             out.append(
                 f"On {describe(r, self.lex)}, {what} take "

@@ -80,6 +80,10 @@ def fmt_value(x: float | int | str | bool | None, unit: str) -> str:
         return f"{sig(x)} tokens/J"
     if unit == "tok/s/(usd/h)":
         return f"{sig(x)} tokens/s per $/h"
+    if unit == "%":
+        return f"{sig(x)}%"
+    if unit == "FLOP/B":
+        return f"{sig(x)} FLOP/byte"
     if unit == "count":
         if abs(x) >= 1e9:
             return f"{sig(x / 1e9)} billion"

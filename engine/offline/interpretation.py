@@ -32,6 +32,7 @@ _KIND_WORDS = {
     "op_diff": "operator differences",
     "op_diff_sweep": "operator differences across every matched configuration",
     "op_share": "operator share",
+    "op_rank": "operators ranked",
     "op_bound": "operator bound",
     "op_weights": "weights location",
     "dtype_check": "data-type check",

@@ -666,6 +666,7 @@ class Lexicon:
     op_types: dict[str, str] = field(default_factory=dict)  # op_type -> op_class
     op_classes: list[str] = field(default_factory=list)
     metrics: dict[str, Metric] = field(default_factory=dict)  # phrase (token-joined) -> Metric
+    op_metrics: dict[str, Metric] = field(default_factory=dict)  # derived operator metrics
     columns: dict[str, dict[str, str]] = field(default_factory=dict)  # table -> col -> comment
     n_configs: int = 0
 
@@ -676,10 +677,18 @@ class Lexicon:
         return ", ".join(m.name for m in self.models.values())
 
     def metric(self, table: str, column: str) -> Metric | None:
-        for m in self.metrics.values():
+        for m in (*self.metrics.values(), *self.op_metrics.values()):
             if m.table == table and m.column == column:
                 return m
         return None
+
+
+def _operator_derived() -> dict:
+    """Derived operator metrics from vocabulary/derived_metrics.toml."""
+    import tomllib
+
+    path = Path(__file__).parent / "vocabulary" / "derived_metrics.toml"
+    return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
 def _distinct(con: duckdb.DuckDBPyConnection, sql: str) -> list:
@@ -786,6 +795,22 @@ def build_lexicon(con: duckdb.DuckDBPyConnection) -> Lexicon:
             )
             for p in phrases.split(";"):
                 lex.metrics[" ".join(tokens(p))] = m
+    for alias, spec in _operator_derived().items():
+        needed = re.findall(r"o\.(\w+)", spec["expr"])
+        if all(col in lex.columns.get("operators", {}) for col in needed):
+            m = Metric(
+                f"operators.{alias}",
+                "operators",
+                alias,
+                spec["label"],
+                spec["unit"],
+                spec["better"],
+                None,
+                f"derived: {spec['expr']}",
+                spec["expr"],
+            )
+            for p in spec["phrases"]:
+                lex.op_metrics[" ".join(tokens(p))] = m
     for phrase, (table, column, phase) in SYNONYMS.items():
         if column not in lex.columns.get(table, {}):
             continue

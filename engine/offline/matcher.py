@@ -134,7 +134,7 @@ def vocabulary(lex: Lexicon) -> frozenset[str]:
 def nearest_terms(text: str, lex: Lexicon, limit: int = 3) -> list[str]:
     """The store's terms closest to `text` (metric phrases, systems, operators...)."""
     terms = _content_vocabulary(id(lex), lex)[1]
-    hits = process.extract(text, terms, scorer=fuzz.WRatio, limit=limit * 3, score_cutoff=80)
+    hits = process.extract(text, terms, scorer=fuzz.ratio, limit=limit * 3, score_cutoff=70)
     out: list[str] = []
     for term, _score, _ in hits:
         if term not in out:

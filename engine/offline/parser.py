@@ -1300,6 +1300,11 @@ def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Int
             words = set(kept)
             it.words, it.order, joined = words, kept, " ".join(kept)
     _take_aggregate(t, it)
+    if it.op_types or it.op_class or words & OP_WORDS:
+        # "utilisation of q_proj", "least efficient operators": derived operator metrics
+        for _i, _n, m in t.find_phrases(dict(lex.op_metrics)):
+            if m not in it.metrics:
+                it.metrics.append(m)
     _take_thresholds(t, it)
     _take_filters(t, it, lex)
     _check_values(it, lex)

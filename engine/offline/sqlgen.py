@@ -345,18 +345,47 @@ def op_rows_sql(
         "    o.count, o.compute_time_s, o.memory_time_s, o.comm_time_s, o.roofline_time_s,\n"
         "    o.roofline_time_s * o.count AS total_time_s,\n"
         "    sum(o.roofline_time_s * o.count) OVER (PARTITION BY cfg.config_id) AS config_op_time_s,\n"
-        "    o.flops, o.bytes_read, o.bytes_weight, o.bytes_comm, o.weights_location\n"
+        "    o.flops, o.bytes_read, o.bytes_weight, o.bytes_comm, o.weights_location,\n"
+        + "".join(f"    {m.expr} AS {m.column},\n" for m in _op_derived(lex))
+        + "    o.flops * o.count AS total_flops,\n"
+        "    sum(o.flops * o.count) OVER (PARTITION BY cfg.config_id) AS config_flops\n"
         "  FROM operators o JOIN cfg ON o.config_id = cfg.config_id\n)\n"
         f"SELECT * FROM ops{cond}\nORDER BY system, {order}, op_index"
     )
 
 
-def op_share_sql(it: Intent, lex: Lexicon, defaults: dict, per_system: bool) -> str:
-    """Time of the named op class/types vs all operators of the config(s)."""
+def _op_derived(lex: Lexicon) -> list[Metric]:
+    seen: dict[str, Metric] = {}
+    for m in lex.op_metrics.values():
+        seen.setdefault(m.column, m)
+    return list(seen.values())
+
+
+def op_share_sql(
+    it: Intent, lex: Lexicon, defaults: dict, per_system: bool, of: str = "time"
+) -> str:
+    """Time (or FLOPs, or bytes) of the named op class/types vs all operators of the config(s)."""
     if it.op_types:
         cond = _in("o.op_type", it.op_types)
     else:
         cond = f"o.op_class = {lit(it.op_class or 'collective')}"
+    if of != "time":
+        v = {"flops": "o.flops * o.count", "bytes": "(o.bytes_read + o.bytes_written) * o.count"}[
+            of
+        ]
+        return (
+            cfg_cte(it, lex, defaults, per_system) + f"\nSELECT {', '.join(_CFG_OUT)},\n"
+            f"  sum(CASE WHEN {cond} THEN {v} ELSE 0 END) AS selected_{of},\n"
+            f"  sum({v}) AS config_{of},\n"
+            f"  100.0 * sum(CASE WHEN {cond} THEN {v} ELSE 0 END) / nullif(sum({v}), 0)"
+            f" AS {of}_share_pct,\n"
+            f"  sum(CASE WHEN {cond} THEN o.roofline_time_s * o.count ELSE 0 END) AS selected_time_s,\n"
+            "  sum(o.roofline_time_s * o.count) AS config_op_time_s,\n"
+            f"  100.0 * sum(CASE WHEN {cond} THEN o.roofline_time_s * o.count ELSE 0 END)"
+            " / nullif(sum(o.roofline_time_s * o.count), 0) AS share_pct\n"
+            "FROM operators o JOIN cfg ON o.config_id = cfg.config_id\n"
+            f"GROUP BY {', '.join(_CFG_OUT)}\nORDER BY cfg.system"
+        )
     return (
         cfg_cte(it, lex, defaults, per_system) + f"\nSELECT {', '.join(_CFG_OUT)},\n"
         f"  sum(CASE WHEN {cond} THEN o.roofline_time_s * o.count ELSE 0 END) AS selected_time_s,\n"
