@@ -82,6 +82,9 @@ def test_other_units_and_multipliers() -> None:
     )
     assert grade(res("xPU-A is 1.8x faster."), True, num(1.8, "ratio")).outcome == CORRECT
     assert grade(res("xPU-A takes 44% less time."), True, num(1 / 0.56, "ratio")).outcome == CORRECT
+    # peak figures are written "1.31 PFLOPS" (FLOP per second)
+    assert grade(res("MI300X: 1.31 PFLOPS."), True, num(1.3074e15, "flop/s")).outcome == CORRECT
+    assert grade(res("MI300X: 1.31 PFLOPS."), True, num(1.3074e12, "flop/s")).outcome == WRONG
     # a batch size in the same sentence is not mistaken for the latency
     assert grade(res("At batch 8 and TP 8 the latency is 9 ms."), True, num(8.0)).outcome == WRONG
 

@@ -233,6 +233,9 @@ def _candidates(n: ShownNumber, unit: str | None) -> list[tuple[float, float]]:
         return []  # "8" next to "batch" is not 8 seconds: times and sizes need their unit
     if unit is None or n.dim is None or n.dim == unit:
         return [(n.value, n.half_ulp)]
+    if unit == "flop/s" and n.dim == "flop":
+        # "1.31 PFLOPS" is a rate: FLOPS is FLOP per second, as peak figures are written
+        return [(n.value, n.half_ulp)]
     if unit == "ratio" and n.dim is None:
         return [(n.value, n.half_ulp)]
     if unit in ("percent", "fraction") and n.dim is None:

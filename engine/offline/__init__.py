@@ -189,7 +189,7 @@ class OfflineSelector:
             config_level
             and not it.phases
             and "phase" not in ctx_cols
-            and it.kind not in ("fits", "count")
+            and it.kind not in ("fits", "count", "aggregate")
             and len(lex.phases) > 1
             and "decode" in lex.phases
         ):
@@ -357,6 +357,8 @@ class OfflineSelector:
         elif kind == "count":
             sql = [sqlgen.count_sql(it, lex, defaults)]
             intent["fit_filter"] = it.fit_filter
+            intent["pareto_filter"] = it.pareto_filter
+            intent["group_order"] = it.group_order
             intent["group_by"] = list(it.group_by)
             intent["scope"] = _scope(it, lex, defaults)
         elif kind == "aggregate":
@@ -372,6 +374,7 @@ class OfflineSelector:
                 )
             intent["metrics"] = [[m.table, m.column]]
             intent["aggregate"] = it.aggregate
+            intent["group_order"] = it.group_order
             intent["group_by"] = list(it.group_by)
             intent["scope"] = _scope(it, lex, defaults)
             notes.append("over configurations that fit in memory")
@@ -489,6 +492,13 @@ class OfflineSelector:
             intent["share_of"] = of
             intent["share_label"] = ", ".join(it.op_types) or f"{it.op_class} operators"
             sql = [sqlgen.op_share_sql(it, lex, defaults, len(it.systems) != 1, of=of)]
+        elif kind in ("op_bound", "op_weights", "op_longest") and (
+            it.op_types and any(m.table == "operators" and m.expr for m in it.metrics)
+        ):
+            # "compute utilisation of ffn_up (compute time / roofline time)": the metric asked
+            kind = intent["kind"] = "op_lookup"
+            intent["metrics"] = [[m.table, m.column] for m in it.metrics]
+            sql = [sqlgen.op_rows_sql(it, lex, defaults, len(it.systems) != 1)]
         elif (
             kind in ("op_longest", "op_lookup", "op_bound")
             and not it.op_types

@@ -972,6 +972,8 @@ class OfflineAnswerer:
         rows = ev[0].records()
         fit = intent.get("fit_filter")
         what = {None: "match", True: "fit in memory", False: "do not fit in memory"}[fit]
+        if intent.get("pareto_filter"):
+            what = "are Pareto-optimal" if fit is None else f"are Pareto-optimal and {what}"
         scope = intent.get("scope") or ""
         groups = intent.get("group_by") or []
         if not groups:
@@ -993,6 +995,18 @@ class OfflineAnswerer:
             for r in rows
         ]
         head = "Configurations that " + what + f" ({scope}), per {', '.join(groups)}: "
+        order = intent.get("group_order")
+        if order and rows:
+            top = rows[0]
+            tied = [label(r) for r in rows if r["configs_counted"] == top["configs_counted"]]
+            word = "most" if order == "desc" else "fewest"
+            lead = (
+                f"{' and '.join(tied)} {'have' if len(tied) > 1 else 'has'} the {word} "
+                f"configurations that {what}: {top['configs_counted']}"
+                + ("" if fit is None else f" of {top['configs_matched']}")
+                + f" ({scope})."
+            )
+            return lead + "\n" + head + "; ".join(parts) + "." + _tail(intent)
         return head + "; ".join(parts) + "." + _tail(intent)
 
     def _a_aggregate(self, intent: dict, ev: list[Evidence]) -> str:
@@ -1014,6 +1028,14 @@ class OfflineAnswerer:
         if not groups:
             return f"The {word} {m.label} ({scope}) is {one(rows[0])}." + _tail(intent)
         lines = []
+        lead = ""
+        if intent.get("group_order") and rows:
+            top = rows[0]
+            lab = ", ".join(str(top[g]) for g in groups)
+            lead = (
+                f"{lab} has the {'highest' if intent['group_order'] == 'desc' else 'lowest'} "
+                f"{word} {m.label} ({scope}): {one(top)}.\n"
+            )
         for r in rows:
             lab = ", ".join(
                 {"batch_size": f"batch {r[g]}", "tp": f"TP {r[g]}"}.get(g, str(r[g]))
@@ -1021,7 +1043,8 @@ class OfflineAnswerer:
             )
             lines.append(f"  {lab}: {one(r)}")
         return (
-            f"The {word} {m.label} ({scope}) per {', '.join(groups)}:\n"
+            lead
+            + f"The {word} {m.label} ({scope}) per {', '.join(groups)}:\n"
             + "\n".join(lines)
             + _tail(intent)
         )
@@ -1101,11 +1124,16 @@ class OfflineAnswerer:
         wins = na if mentioned[0] == a else nb
         if not subject_better:
             wins = nb if mentioned[0] == a else na
+        if set(intent.get("order") or []) & {"ever", "any", "anywhere", "sometimes"}:
+            # "is B ever faster than A": in at least one matched configuration
+            if wins:
+                return f"Yes, in {wins} of the {n} matched configurations. "
+            return "No, in none of the matched configurations. "
         if wins == n:
             return "Yes, in every matched configuration. "
         if wins == 0:
             return "No, in none of the matched configurations. "
-        return "Not everywhere. "
+        return f"Not everywhere: only in {wins} of the {n} matched configurations. "
 
     def _a_op_diff_sweep(self, intent: dict, ev: list[Evidence]) -> str:
         rows = ev[0].records()

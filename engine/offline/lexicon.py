@@ -421,7 +421,8 @@ _syn(
 _syn(
     "configs",
     "kv_bytes_per_chip",
-    "kv cache size;kv cache;kv bytes;kv cache memory;kv memory;kv cache per chip;kv size",
+    "kv cache size;kv cache;kv bytes;kv cache memory;kv memory;kv cache per chip;kv size;"
+    "kv cache bytes;kv cache bytes per chip;kv bytes per chip;kv cache footprint",
 )
 _syn("configs", "num_chips", "number of chips;how many chips;chip count")
 _syn(

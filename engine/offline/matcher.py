@@ -178,13 +178,51 @@ def correct_typos(toks: list[str], lex: Lexicon) -> tuple[list[str], list[tuple[
     return out, fixes
 
 
-def unknown_spans(toks: list[str], free: list[bool], lex: Lexicon) -> list[tuple[int, int]]:
+# Unit words a question may add after naming a metric of that unit ("weights per chip (GB)").
+_UNIT_WORDS = {
+    "s": {"s", "ms", "us", "sec", "secs", "seconds", "second", "milliseconds", "microseconds"},
+    "B": {"b", "bytes", "gb", "gib", "mb", "mib", "tb", "tib", "kb"},
+    "B/s": {"gb", "tb", "gib", "tib", "per", "s", "bandwidth"},
+    "W": {"w", "watts", "watt", "kw"},
+    "J": {"j", "joules", "kj"},
+    "tok/s": {"tok", "toks", "tokens", "per", "s", "sec", "second"},
+    "usd/Mtok": {"usd", "dollars"},
+    "usd/h": {"usd", "dollars"},
+    "FLOP/s": {"flops", "tflops", "pflops"},
+    "FLOP": {"flops", "gflop", "tflop", "gflops", "tflops"},
+}
+
+
+def unit_words(units: set[str]) -> frozenset[str]:
+    """Unit words that are allowed because the question names a metric in that unit."""
+    out: set[str] = set()
+    for u in units:
+        out |= _UNIT_WORDS.get(u, set())
+    return frozenset(out)
+
+
+@lru_cache(maxsize=1)
+def _compounds() -> tuple[tuple[str, ...], ...]:
+    fw = tomllib.loads((VOCABULARY_DIR / "function_words.toml").read_text(encoding="utf-8"))
+    return tuple(tuple(c.split()) for c in fw["compounds"]["unknown"])
+
+
+def unknown_spans(
+    toks: list[str], free: list[bool], lex: Lexicon, extra: frozenset[str] = frozenset()
+) -> list[tuple[int, int]]:
     """(start, end) of each run of free words that map to nothing, widened to the compound
-    it belongs to ("continuous batching", "paged attention")."""
-    allowed = allowed_free()
+    it belongs to ("continuous batching", "paged attention"). `extra`: words allowed here."""
+    allowed = allowed_free() | extra
     heads = _load()[2]
     spans: list[tuple[int, int]] = []
-    i, n = 0, len(toks)
+    n = len(toks)
+    for c in _compounds():
+        for i in range(n - len(c) + 1):
+            if tuple(toks[i : i + len(c)]) == c and all(free[i : i + len(c)]):
+                spans.append((i, i + len(c)))
+    if spans:
+        return spans
+    i = 0
     while i < n:
         if not free[i] or toks[i] in allowed or _NUMBER.match(toks[i]):
             i += 1

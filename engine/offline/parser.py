@@ -35,6 +35,7 @@ from coview.engine.offline.matcher import (
     correct_typos,
     nearest_terms,
     polite_prefix_length,
+    unit_words,
     unknown_spans,
 )
 
@@ -111,6 +112,8 @@ class Intent:
     aggregate: str | None = None  # 'avg' | 'median' over the matched configs
     group_by: list[str] = field(default_factory=list)  # output columns: system, batch_size...
     fit_filter: bool | None = None  # count only configs that (do not) fit in memory
+    pareto_filter: bool = False  # count only Pareto-optimal configs
+    group_order: str | None = None  # 'desc' | 'asc': "which system has the most ..."
     said: list[str] = field(default_factory=list)  # operator words as the question typed them
 
     def dims(self) -> dict[str, list]:
@@ -760,6 +763,15 @@ _GROUP_TARGETS = {
 _GROUP_LEADS = ("for each", "for every", "per", "by", "each", "of each", "across")
 
 
+def c_unit(c: Constraint) -> str:
+    """The unit family of a constraint's column, for the unit words it allows."""
+    if c.column == "latency_s":
+        return "s"
+    if c.column.endswith("bytes_per_chip") or c.column in ("hbm_bytes", "sram_bytes"):
+        return "B"
+    return ""
+
+
 def _entity_word(tok: str) -> bool:
     """Words a constraint consumes that the frame still reads (none at present)."""
     return False
@@ -776,7 +788,22 @@ def _take_aggregate(t: _Tokens, it: Intent) -> None:
         if t.free(i) and tok in _AGGREGATES:
             it.aggregate = _AGGREGATES[tok]
             t.take(i)
-    counting = "how many" in " ".join(toks) or it.aggregate is not None
+    joined = " ".join(toks)
+    sup = set(toks) & {"most", "fewest", "least", "highest", "lowest", "largest", "smallest"}
+    which = re.search(
+        r"\b(?:which|what)\s+(system|chip|hardware|accelerator|dtype|data type|precision|"
+        r"batch size|batch|tp degree|tp|phase|model)s?\b",
+        joined,
+    )
+    config_count = bool(set(toks) & _COUNTABLE) and not it.aggregate
+    if which and sup and (it.aggregate or config_count):
+        # "which system has the most configs that fit", "which dtype has the lowest average"
+        it.group_by = [_GROUP_TARGETS[which.group(1)]]
+        it.group_order = "desc" if sup & {"most", "highest", "largest"} else "asc"
+        if config_count:
+            it.aggregate = None
+            it.kind = "count"
+    counting = "how many" in joined or it.aggregate is not None or it.kind == "count"
     if not counting:
         return
     for lead in sorted(_GROUP_LEADS, key=lambda x: -len(x)):
@@ -1218,7 +1245,8 @@ def _check_leftovers(t: _Tokens, it: Intent, lex: Lexicon, question: str) -> Non
                 f"(the {it.metrics[0].column} column is for the whole "
                 f"{'chip' if it.metrics[0].table == 'systems' else 'configuration'})"
             )
-    spans = unknown_spans(toks, [t.free(i) for i in range(len(toks))], lex)
+    units = unit_words({m.unit for m in it.metrics} | {c_unit(c) for c in it.constraints})
+    spans = unknown_spans(toks, [t.free(i) for i in range(len(toks))], lex, units)
     if spans:
         start, end = spans[0]
         text = " ".join(t.orig[start:end])
@@ -1495,6 +1523,9 @@ def _decide_kind(
     op_level = bool(it.op_types or it.op_class or free_words & OP_WORDS)
     if it.aggregate and not op_level:
         it.kind = "aggregate"
+        return
+    if it.kind == "count" and it.group_order:
+        it.pareto_filter = bool(words & PARETO_WORDS) or "pareto optimal" in joined
         return
     if (
         "how many" in joined

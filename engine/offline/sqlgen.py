@@ -580,21 +580,28 @@ _GROUP_SQL = {
 }
 
 
-def _group_select(it: Intent) -> tuple[str, str, str]:
-    """(select list prefix, GROUP BY clause, ORDER BY clause) for the question's grouping."""
+def _group_select(it: Intent, value: str = "") -> tuple[str, str, str]:
+    """(select list prefix, GROUP BY clause, ORDER BY clause) for the question's grouping;
+    with a group order ("which system has the most ..."), groups are ordered by `value`."""
     if not it.group_by:
         return "", "", ""
     exprs = [f"{_GROUP_SQL[g]} AS {g}" for g in it.group_by]
     keys = ", ".join(_GROUP_SQL[g] for g in it.group_by)
-    return ", ".join(exprs) + ", ", f"\nGROUP BY {keys}", f"\nORDER BY {keys}"
+    order = keys
+    if it.group_order and value:
+        order = f"{value} {'DESC' if it.group_order == 'desc' else 'ASC'}, {keys}"
+    return ", ".join(exprs) + ", ", f"\nGROUP BY {keys}", f"\nORDER BY {order}"
 
 
 def count_sql(it: Intent, lex: Lexicon, defaults: dict) -> str:
     """How many configs match (and, with a fit filter, how many of them (do not) fit)."""
-    sel, group, order = _group_select(it)
-    fit = ""
+    sel, group, order = _group_select(it, "configs_counted")
+    fits = []
     if it.fit_filter is not None:
-        fit = "c.fits_memory IS TRUE" if it.fit_filter else "c.fits_memory IS FALSE"
+        fits.append("c.fits_memory IS TRUE" if it.fit_filter else "c.fits_memory IS FALSE")
+    if it.pareto_filter:
+        fits.append("c.is_pareto")
+    fit = " AND ".join(fits)
     counted = f"count(*) FILTER (WHERE {fit})" if fit else "count(*)"
     return (
         f"SELECT {sel}{counted} AS configs_counted, count(*) AS configs_matched\n"
@@ -607,9 +614,9 @@ def count_sql(it: Intent, lex: Lexicon, defaults: dict) -> str:
 
 def aggregate_sql(it: Intent, lex: Lexicon, defaults: dict, metric: Metric) -> str:
     """avg/median of a metric over the fitting configs that match, with count and range."""
-    sel, group, order = _group_select(it)
-    col = mexpr(metric)
     fn = {"avg": "avg", "median": "median"}[it.aggregate or "avg"]
+    sel, group, order = _group_select(it, f"{fn}_{metric.column}")
+    col = mexpr(metric)
     conds = config_where(it, lex, defaults) + ["c.fits_memory IS NOT FALSE", f"{col} IS NOT NULL"]
     return (
         f"SELECT {sel}{fn}({col}) AS {fn}_{metric.column}, count(*) AS configs_aggregated,\n"
