@@ -355,6 +355,8 @@ class OfflineSelector:
             sql = [sqlgen.property_sql(it, metrics, table)]
             intent["metrics"] = [[m.table, m.column] for m in metrics]
         elif kind == "count":
+            if it.group_order in ("best", "worst"):
+                it.group_order = "desc" if it.group_order == "best" else "asc"
             sql = [sqlgen.count_sql(it, lex, defaults)]
             intent["fit_filter"] = it.fit_filter
             intent["pareto_filter"] = it.pareto_filter
@@ -368,6 +370,10 @@ class OfflineSelector:
                     " (e.g. latency, throughput, performance per TCO)"
                 )
             m = it.metrics[0]
+            if it.group_order in ("best", "worst"):
+                good = "desc" if m.better == "high" else "asc"
+                bad = "asc" if good == "desc" else "desc"
+                it.group_order = good if it.group_order == "best" else bad
             if m.table != "configs" or m.unit in ("text", "bool"):
                 raise Unanswerable(
                     f"an average of {m.label} over configurations means nothing here"
@@ -612,9 +618,10 @@ def _scope(it: Intent, lex: Lexicon, defaults: dict) -> str:
     """What a count or aggregate ran over, in words: 'TPU v5p, decode, batch 8'."""
     parts = [lex.systems[s].name for s in it.systems]
     parts += it.phases or defaults.get("phase") or ["every phase"]
-    parts += [f"batch {b}" for b in it.batches] + [f"TP {v}" for v in it.tps]
-    parts += list(it.dtypes) + [f"{c} chips" for c in it.chips]
-    parts += [c.text for c in it.constraints]
+    parts += list(it.dtypes)
+    # numbers from the question are not evidence: they are stated in the "Read as" line
+    if it.batches or it.tps or it.chips or it.constraints or it.input_lens or it.output_lens:
+        parts.append("with the settings and limits read above")
     return ", ".join(str(p) for p in parts)
 
 

@@ -1194,6 +1194,8 @@ def claim_holds(claim: str | None, subject: float, other: float, m: Metric) -> b
         return subject > other
     if claim in _LOWER:
         return subject <= other if claim in ("within", "meet", "meets") else subject < other
+    if claim in ("beat", "beats", "outperform", "outperforms"):
+        claim = "better"
     if claim in ("better", "worse"):
         if m.better is None:
             return None
@@ -1203,6 +1205,10 @@ def claim_holds(claim: str | None, subject: float, other: float, m: Metric) -> b
 
 
 COMPARATIVES = {
+    "beat",
+    "beats",
+    "outperform",
+    "outperforms",
     "faster",
     "quicker",
     "slower",

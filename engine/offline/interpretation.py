@@ -96,7 +96,7 @@ def build(it: Intent, intent: dict, defaults: dict, notes: list[str], lex: Lexic
             parts.append(fmt.format(v))
     if it.config_id is not None:
         parts.append(f"config #{int(it.config_id)}")
-    parts += [c["text"] for c in constraints]
+    parts += [f"{c['column']} {c['text']}" for c in constraints]
     if aggregation and aggregation["group_by"]:
         parts.append("per " + ", ".join(aggregation["group_by"]))
     if it.direction and kind in ("rank", "op_longest", "op_lookup", "trend", "pareto"):

@@ -36,6 +36,12 @@ def tokens(text: str) -> list[str]:
     for sym, word in _SYMBOLS:
         text = text.replace(sym, word)
     text = re.sub(r"(?<=\d),(?=\d{3})", "", text)  # 1,000 -> 1000
+    # "10k tok/s": a rate in thousands
+    text = re.sub(
+        r"\b(\d+(?:\.\d+)?)k\s*(?=(?:tok|toks|tokens|token)\s*(?:/|per)\s*s)",
+        lambda m: f"{float(m.group(1)) * 1000:g} ",
+        text,
+    )
     # "20ms", "5000tok/s": a number glued to a time or token unit is a quantity
     text = re.sub(r"\b(\d+(?:\.\d+)?)(ms|msec|us|s|sec|secs|tok|toks|tokens)\b", r"\1 \2", text)
     return _units(_TOKEN_RE.findall(text.replace("_", " ")))
@@ -484,7 +490,12 @@ _syn("models", "num_kv_heads", "kv heads;key value heads;number of kv heads")
 _syn("models", "head_dim", "head dim;head dimension;head size")
 _syn("models", "ffn_dim", "ffn dim;ffn dimension;intermediate size;mlp dimension")
 _syn("models", "vocab_size", "vocab size;vocabulary size;vocabulary;vocab")
-_syn("models", "total_params", "parameters;params;parameter count;number of parameters;model size")
+_syn(
+    "models",
+    "total_params",
+    "parameters;params;parameter count;number of parameters;model size;param count;"
+    "total param count;total parameter count;total params;total parameters",
+)
 
 # Words that sound like a measurement the schema does not hold: refusing beats ignoring.
 UNKNOWN_METRIC_WORDS = {

@@ -453,6 +453,12 @@ CAPACITY_PHRASES = (
     "fits in memory",
     "fit in hbm",
     "fits in hbm",
+    "within hbm capacity",
+    "within memory capacity",
+    "within the hbm capacity",
+    "within hbm",
+    "within memory",
+    "within capacity",
 )
 FIT_WORDS = {"fit", "fits", "fitting", "oom"}
 FIT_PHRASES = (
@@ -789,7 +795,17 @@ def _take_aggregate(t: _Tokens, it: Intent) -> None:
             it.aggregate = _AGGREGATES[tok]
             t.take(i)
     joined = " ".join(toks)
-    sup = set(toks) & {"most", "fewest", "least", "highest", "lowest", "largest", "smallest"}
+    sup = set(toks) & {
+        "most",
+        "fewest",
+        "least",
+        "highest",
+        "lowest",
+        "largest",
+        "smallest",
+        "best",
+        "worst",
+    }
     which = re.search(
         r"\b(?:which|what)\s+(system|chip|hardware|accelerator|dtype|data type|precision|"
         r"batch size|batch|tp degree|tp|phase|model)s?\b",
@@ -799,7 +815,15 @@ def _take_aggregate(t: _Tokens, it: Intent) -> None:
     if which and sup and (it.aggregate or config_count):
         # "which system has the most configs that fit", "which dtype has the lowest average"
         it.group_by = [_GROUP_TARGETS[which.group(1)]]
-        it.group_order = "desc" if sup & {"most", "highest", "largest"} else "asc"
+        it.group_order = (
+            "best"
+            if "best" in sup
+            else "worst"
+            if "worst" in sup
+            else "desc"
+            if sup & {"most", "highest", "largest"}
+            else "asc"
+        )
         if config_count:
             it.aggregate = None
             it.kind = "count"
@@ -1409,6 +1433,15 @@ def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Int
             "I can't tell how the operator should change the answer (ask about the operator "
             "itself, e.g. its time, share or bound)"
         )
+    if (
+        it.kind.startswith("op_")
+        and it.kind != "op_share"
+        and (words & {"share", "fraction", "proportion", "ratio"})
+    ):
+        raise Unanswerable(
+            "I can compute an operator's share of the step's time, FLOPs or bytes, but not the "
+            "share or ratio this question asks for"
+        )
     if it.kind == "op_weights":
         # "are k_proj's weights in SRAM": a location, not the SRAM capacity
         it.metrics = [m for m in it.metrics if m.column not in ("sram_bytes", "hbm_bytes")]
@@ -1521,19 +1554,25 @@ def _decide_kind(
     it: Intent, words: set[str], joined: str, lex: Lexicon, free_words: set[str]
 ) -> None:
     op_level = bool(it.op_types or it.op_class or free_words & OP_WORDS)
+    for m in it.metrics:
+        if m.phase and m.phase not in it.phases and m.phase in lex.phases:
+            it.phases.append(m.phase)  # "mean TTFT": the prefill phase
     if it.aggregate and not op_level:
         it.kind = "aggregate"
         return
     if it.kind == "count" and it.group_order:
         it.pareto_filter = bool(words & PARETO_WORDS) or "pareto optimal" in joined
         return
+    limited = {c.column for c in it.constraints}
     if (
-        "how many" in joined
+        ("how many" in joined or ("number of" in joined and words & _COUNTABLE))
         and not op_level
-        and not it.metrics
+        and all(m.column in limited for m in it.metrics)
         and not words & PARETO_WORDS
         and (words & _COUNTABLE or words & FIT_WORDS or it.constraints)
     ):
+        # "how many configs hold less than 1 GB of KV cache": the metric is the constraint's
+        it.metrics = []
         it.kind = "count"
         return
     polar = _polar_direction(it.order)
