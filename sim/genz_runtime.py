@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()  # re-entrant: run_config imports GenZ inside private_data_dir()
 _GENZ: Any = None
 _DEFAULT_PATHS = ("/tmp/genz/data", "/tmp/genz/data/")
 FIT_ERROR = "would not fit on chip"
@@ -163,14 +163,20 @@ def run_config(
     unit = Unit()
     sysobj = get_inference_system(system_name=system, bits=bits, ceff=system_eff, meff=system_eff)
     if phase == "prefill":
-        name = create_full_prefill_model(name=model, input_sequence_length=input_len, tensor_parallel=tp)
+        name = create_full_prefill_model(
+            name=model, input_sequence_length=input_len, tensor_parallel=tp
+        )
         df = get_model_df(name, sysobj, unit, batch_size, intermediate_on_chip=True)
     else:
         name = create_full_decode_model(
-            name=model, input_sequence_length=input_len, output_gen_tokens=output_len,
+            name=model,
+            input_sequence_length=input_len,
+            output_gen_tokens=output_len,
             tensor_parallel=tp,
         )
-        df = get_model_df(name, sysobj, unit, batch_size, intermediate_on_chip=True, beam_merge=False, beam_size=1)
+        df = get_model_df(
+            name, sysobj, unit, batch_size, intermediate_on_chip=True, beam_merge=False, beam_size=1
+        )
     latency = float(get_summary_table(df, unit)[f"Latency ({unit.unit_time})"].values[0])
     thrpt = 1000 * batch_size / latency if latency else None
     return GenZRun(latency, thrpt, df, False, note)

@@ -46,8 +46,12 @@ def main() -> None:
                     for tp in TPS:
                         for batch in BATCHES:
                             args = dict(
-                                model=model, batch_size=batch, input_tokens=INPUT_LEN,
-                                system_name=system, bits="bf16", tensor_parallel=tp,
+                                model=model,
+                                batch_size=batch,
+                                input_tokens=INPUT_LEN,
+                                system_name=system,
+                                bits="bf16",
+                                tensor_parallel=tp,
                             )
                             try:
                                 if phase == "prefill":

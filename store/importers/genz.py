@@ -260,13 +260,17 @@ def parse_file_name(name: str) -> dict[str, Any]:
     m = _NAME_RE.match(name)
     if m is None:
         raise ImportFormatError(
-            name, "the file name is not genz_<model>_<phase>_<system>_tp<N>_b<M>.csv",
-            _FILE_NAME_HINT, key="file name",
+            name,
+            "the file name is not genz_<model>_<phase>_<system>_tp<N>_b<M>.csv",
+            _FILE_NAME_HINT,
+            key="file name",
         )
     out = m.groupdict()
     out["tp"], out["batch"] = int(out["tp"]), int(out["batch"])
     if out["tp"] < 1 or out["batch"] < 1:
-        raise ImportFormatError(name, "tp and batch must be at least 1", _FILE_NAME_HINT, "file name")
+        raise ImportFormatError(
+            name, "tp and batch must be at least 1", _FILE_NAME_HINT, "file name"
+        )
     return out
 
 
@@ -334,8 +338,10 @@ def operators_from_rows(
             dim = _dims(row["Dimension"])
             if isinstance(dim, bool) or not isinstance(dim, (int, float)) or dim < 1:
                 raise ImportFormatError(
-                    file, f"row {line}: {genz_type} has dimension {row['Dimension']!r}",
-                    "a GenZ Repeat/EndRepeat row carries the repeat count", key="Dimension",
+                    file,
+                    f"row {line}: {genz_type} has dimension {row['Dimension']!r}",
+                    "a GenZ Repeat/EndRepeat row carries the repeat count",
+                    key="Dimension",
                 )
             if genz_type == "Repeat":
                 stack.append(float(dim))
@@ -344,7 +350,8 @@ def operators_from_rows(
             else:
                 if not stack or stack[-1] != float(dim):
                     raise ImportFormatError(
-                        file, f"row {line}: EndRepeat {dim} does not close a Repeat {dim}",
+                        file,
+                        f"row {line}: EndRepeat {dim} does not close a Repeat {dim}",
                         "the table is truncated or edited; regenerate it with GenZ",
                         key="Op Type",
                     )
@@ -426,8 +433,10 @@ def operators_from_rows(
         )
     if stack:
         raise ImportFormatError(
-            file, "a Repeat block is never closed by EndRepeat",
-            "the table is truncated; regenerate it with GenZ", key="Op Type",
+            file,
+            "a Repeat block is never closed by EndRepeat",
+            "the table is truncated; regenerate it with GenZ",
+            key="Op Type",
         )
     if not ops:
         raise ImportFormatError(file, "the table has no operator rows", "regenerate it with GenZ")
@@ -455,7 +464,7 @@ def _dtype(bits: str | None, ops: list[dict[str, Any]], shapes: dict[str, Any]) 
     if bits:
         return _BITS_TO_DTYPE.get(bits, bits)
     try:
-        (_, wshape, _), = shapes["QKV"]
+        ((_, wshape, _),) = shapes["QKV"]
         elems = int(wshape[0]) * int(wshape[1])
         qkv = next(o for o in ops if o["layer_name"] == "QKV")
         return _BITS_BY_BYTES.get(round(qkv["bytes_weight"] / elems * 2) / 2)
@@ -530,7 +539,8 @@ def find_tables(paths: list[Path]) -> list[Path]:
         files = sorted(path.rglob("genz_*.csv")) if path.is_dir() else [path]
         if not files:
             raise ImportFormatError(
-                path, "no genz_*.csv files in this directory (searched recursively)",
+                path,
+                "no genz_*.csv files in this directory (searched recursively)",
                 _FILE_NAME_HINT,
             )
         for f in files:
@@ -563,8 +573,11 @@ def load(
         b_dim = _lengths(info["phase"], sums["shapes"])[0]
         if b_dim is not None and b_dim != info["batch"]:
             raise ImportFormatError(
-                file, f"the file name says b{info['batch']} but the attention dimensions "
-                f"have batch {b_dim}", "the file was renamed; " + _FILE_NAME_HINT, "file name",
+                file,
+                f"the file name says b{info['batch']} but the attention dimensions "
+                f"have batch {b_dim}",
+                "the file was renamed; " + _FILE_NAME_HINT,
+                "file name",
             )
         price = prices.get(info["system"])
         configs.append(
@@ -577,8 +590,10 @@ def load(
     unknown = sorted(set(prices) - set(systems))
     if unknown:
         raise ImportFormatError(
-            "--tco", f"no GenZ table is for system(s) {', '.join(unknown)}",
-            f"use the GenZ system names of the files: {', '.join(systems)}", key="tco",
+            "--tco",
+            f"no GenZ table is for system(s) {', '.join(unknown)}",
+            f"use the GenZ system names of the files: {', '.join(systems)}",
+            key="tco",
         )
     version = genz_version()
     return {
