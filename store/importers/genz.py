@@ -53,8 +53,8 @@ only with ``tco={system: usd_per_chip_hour}`` (``--tco``); power and energy are 
 systems: system_id = GenZ's name ('H100_GPU'), name = what people call it ('H100'), figures
 from GenZ's registry (installed package, else the 0.0.16 snapshot below); fp8/int8 peaks are
 2 x the bf16 peak, as GenZ models them; SRAM is NULL (GenZ does not model SRAM capacity).
-models: model_id = GenZ's name; hyperparameters from GenZ's registry when installed, else only
-num_layers (the Repeat count) with the rest NULL.
+models: model_id = GenZ's name; hyperparameters from GenZ's registry when installed (else a
+snapshot for the sample's two models), else only num_layers (the Repeat count), rest NULL.
 """
 
 from __future__ import annotations
@@ -92,6 +92,12 @@ _SYSTEM_SNAPSHOT: dict[str, dict[str, float]] = {
     "MI300X": {"Flops": 1307, "Memory_size": 192, "Memory_BW": 5300, "ICN": 400},
     "MI325X": {"Flops": 1307, "Memory_size": 256, "Memory_BW": 6000, "ICN": 400},
     "Gaudi3": {"Flops": 1835, "Memory_size": 128, "Memory_BW": 3675, "ICN": 300},
+}
+# GenZ 0.0.16's registry entries for the models of sample_data/genz (used without GenZ):
+# name -> (HF id, layers, hidden, heads, kv heads, head_dim, intermediate, vocab)
+_MODEL_SNAPSHOT: dict[str, tuple[str, int, int, int, int, int, int, int]] = {
+    "llama2_7b": ("meta-llama/Llama-2-7B", 32, 4096, 32, 32, 128, 11008, 32000),
+    "llama2_70b": ("meta-llama/Llama-2-70B", 80, 8192, 64, 8, 128, 28672, 32000),
 }
 _DISPLAY = {
     "A100_40GB_GPU": ("A100 40GB", "NVIDIA"),
@@ -228,6 +234,21 @@ def model_row(model: str, layers: int | None) -> dict[str, Any]:
     from coview.sim.genz_runtime import model_config
 
     cfg = model_config(model)
+    snap = _MODEL_SNAPSHOT.get(model)
+    if cfg is None and snap is not None:
+        hf, n, hidden, heads, kv, hd, ffn, vocab = snap
+        return {
+            "model_id": model,
+            "name": hf.split("/")[-1],
+            "num_layers": n,
+            "hidden_size": hidden,
+            "num_heads": heads,
+            "num_kv_heads": kv,
+            "head_dim": hd,
+            "ffn_dim": ffn,
+            "vocab_size": vocab,
+            "source": f"GenZ model registry '{model}' = {hf}",
+        }
     if cfg is None:
         return {
             "model_id": model,
