@@ -199,3 +199,15 @@ def test_live_genz_round_trip_and_no_tmp_litter(tmp_path):
     c = load([tmp_path])["configs"].row(0, named=True)
     assert c["latency_s"] == pytest.approx(run.latency_ms * 1e-3, rel=1e-9)
     assert (c["input_len"], c["output_len"], c["fits_memory"]) == (1024, 128, True)
+
+
+def test_hostile_layer_name_never_reaches_the_error_raw(tmp_path):
+    d = _copy(tmp_path, FILES[0].name)
+    f = d / FILES[0].name
+    text = _set_cell(f.read_text(), "QKV", "Latency (msec)", "5").replace(
+        "QKV,", "\x1b[31mQKV[bold],", 1
+    )
+    f.write_text(text)
+    with pytest.raises(ImportFormatError) as exc:
+        load([d])
+    assert "\x1b" not in str(exc.value) and "not the largest" in str(exc.value)

@@ -340,8 +340,8 @@ def load(
     if unknown:
         raise ImportFormatError(
             "--tco",
-            f"no pareto.csv row is for system(s) {', '.join(unknown)}",
-            f"use aiconfigurator's system names: {', '.join(systems)}",
+            f"no pareto.csv row is for system(s) {', '.join(repr(s) for s in unknown)}",
+            f"use aiconfigurator's system names: {', '.join(repr(s) for s in systems)}",
             key="tco",
         )
     return {

@@ -391,7 +391,7 @@ def operators_from_rows(
         if abs(roof - top) > 1e-9 * max(top, 1e-30) and abs(roof - top) > 1e-15:
             raise ImportFormatError(
                 file,
-                f"row {line} ({name}): Latency {vals['Latency (msec)']} ms is not the largest of "
+                f"row {line} ({name!r}): Latency {vals['Latency (msec)']} ms is not the largest of "
                 "its compute, memory and communication times",
                 "GenZ's latency is max(compute, memory, comm); regenerate the file",
                 key="Latency (msec)",
@@ -612,8 +612,8 @@ def load(
     if unknown:
         raise ImportFormatError(
             "--tco",
-            f"no GenZ table is for system(s) {', '.join(unknown)}",
-            f"use the GenZ system names of the files: {', '.join(systems)}",
+            f"no GenZ table is for system(s) {', '.join(repr(s) for s in unknown)}",
+            f"use the GenZ system names of the files: {', '.join(repr(s) for s in systems)}",
             key="tco",
         )
     version = genz_version()
