@@ -123,6 +123,48 @@ class SimComparison:
     sql: list[str] = field(default_factory=list)
     params: list[dict[str, Any]] = field(default_factory=list)
 
+    def summary_lines(self) -> list[str]:
+        """One plain line per pair, every number from the rows (store text is not sanitised)."""
+        a, b = self.simulator_a, self.simulator_b
+        out = []
+        for p in self.pairs:
+            c = p.config
+            la, lb = c["latency_a_s"], c["latency_b_s"]
+            pct = f" ({(lb / la - 1) * 100:+.1f}%)" if la else ""
+            line = (
+                f"{c['system']} {c['model']} {c['phase']} batch {c['batch_size']} TP {c['tp']}: "
+                f"{b} {lb * 1e3:.4g} ms vs {a} {la * 1e3:.4g} ms{pct}."
+            )
+            top = next((o for o in p.operators if o["op_group"] == p.largest), None)
+            if top is not None:
+                part = p.dominant_part
+                pa, pb = (top.get(f"{part}_a_s"), top.get(f"{part}_b_s")) if part else (None, None)
+                line += (
+                    f" Largest difference: {top['op_group']} {top['time_diff_s'] * 1e3:+.4g} ms"
+                    + (
+                        f" ({part} time {(pa or 0) * 1e3:.4g} -> {(pb or 0) * 1e3:.4g} ms)"
+                        if part
+                        else ""
+                    )
+                    + "."
+                )
+            figs = []
+            for key, label, unit in (
+                ("peak_flops_bf16", "bf16 peak", 1e12),
+                ("hbm_bw", "HBM bandwidth", 1e9),
+                ("ici_bw", "ICI bandwidth", 1e9),
+            ):
+                va, vb = c.get(f"{key}_a"), c.get(f"{key}_b")
+                if va is not None or vb is not None:
+                    fa = f"{va / unit:.6g}" if va is not None else "NULL"
+                    fb = f"{vb / unit:.6g}" if vb is not None else "NULL"
+                    u = "TFLOP/s" if unit == 1e12 else "GB/s (1e9 bytes/s)"
+                    figs.append(f"{label} {fb} vs {fa} {u}")
+            if figs:
+                line += " Systems as recorded: " + "; ".join(figs) + "."
+            out.append(line)
+        return out
+
     @property
     def rows(self) -> list[dict[str, Any]]:
         """Evidence rows, flat: each pair's config row, then its operator-group rows."""

@@ -61,6 +61,9 @@ def test_h100_decode_b8_tp4_per_operator_differences(two_sim_store):
     assert cfg["hbm_bw_a"] == 3.35e12 and cfg["hbm_bw_b"] == 3400 * 2**30
     assert len(r.sql) == 2 and len(r.params) == 2
     assert r.rows[0]["row"] == "config" and r.rows[1]["row"] == "operators"
+    (line,) = r.summary_lines()
+    assert line.startswith("H100 Llama-2-70B decode batch 8 TP 4: genz ")
+    assert f"{cfg['latency_b_s'] * 1e3:.4g} ms" in line and pair.largest in line
 
 
 def test_sql_has_no_spliced_values(two_sim_store):
