@@ -225,8 +225,14 @@ def simulate(
         if engine == "genz":
             from coview.sim.genz_engine import GenZUnavailable, simulate_genz
 
+            def _progress(done: int, total: int) -> None:
+                if done == total or done % 50 == 0:
+                    end = "\n" if done == total else "\r"
+                    sys.stderr.write(f"GenZ: {done}/{total} configs{end}")
+                    sys.stderr.flush()
+
             try:
-                summary = simulate_genz(spec, out)
+                summary = simulate_genz(spec, out, progress=_progress)
             except GenZUnavailable as exc:
                 raise fail(str(exc)) from exc
         else:
