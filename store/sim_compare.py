@@ -265,3 +265,43 @@ def compare_simulators(
             )
         )
     return result
+
+
+FRONTIERS_SQL = """
+SELECT s.simulator, y.name AS system, c.system_id, c.sweep_id, c.config_id, c.phase,
+       c.latency_s, c.perf_per_tco, c.batch_size, c.tp, c.weight_dtype
+FROM configs c
+JOIN sweeps s ON s.sweep_id = c.sweep_id
+JOIN systems y ON y.system_id = c.system_id
+JOIN models m ON m.model_id = c.model_id
+WHERE c.is_pareto AND c.phase = $phase
+  AND (lower(y.name) = lower($system) OR c.system_id = $system)
+  AND ($model IS NULL OR lower(m.name) = lower($model) OR c.model_id = $model)
+ORDER BY s.simulator, c.latency_s, c.config_id
+"""
+
+
+@dataclass
+class FrontierOverlay:
+    """One system's Pareto frontier from each simulator, for one plot (the TUI's overlay)."""
+
+    system: str
+    phase: str
+    frontiers: dict[str, list[dict[str, Any]]]  # simulator -> points ordered by latency
+    sql: str
+    params: dict[str, Any]
+
+
+def frontier_overlay(
+    con: duckdb.DuckDBPyConnection, system: str, phase: str, model: str | None = None
+) -> FrontierOverlay:
+    """Each simulator's frontier (is_pareto rows) of a system (by name or id) and phase.
+
+    A simulator without prices (e.g. GenZ ingested without --tco) has no frontier: its
+    configs have no perf_per_tco, so it is absent from ``frontiers``.
+    """
+    params = {"system": system, "phase": phase, "model": model}
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in _dicts(con.execute(FRONTIERS_SQL, params)):
+        out.setdefault(row["simulator"], []).append(row)
+    return FrontierOverlay(system, phase, out, FRONTIERS_SQL.strip(), params)

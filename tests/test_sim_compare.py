@@ -127,3 +127,35 @@ def test_both_engines_one_spec_one_store(tmp_path):
     ).fetchone()[0]
     assert pair.config["latency_b_s"] == pytest.approx(float(extra) * 1e-3, rel=1e-3)
     shutil.rmtree(tmp_path / "genz")
+
+
+def test_frontier_overlay_one_system_from_each_simulator(tmp_path):
+    from coview.store.sim_compare import frontier_overlay
+
+    store = tmp_path / "s.duckdb"
+    ingest([DEFAULT_SWEEP], store, progress=False)
+    ingest([SAMPLE_DIR / "genz"], store, fmt="genz", progress=False, options={"tco": {"H100": 2.5}})
+    con = duckdb.connect(str(store), read_only=True)
+    ov = frontier_overlay(con, "H100", "decode", model="Llama-2-70B")
+    assert set(ov.frontiers) == {"coview-roofline", "genz"}
+    for sim, points in ov.frontiers.items():
+        want = con.execute(
+            "SELECT count(*) FROM configs c JOIN sweeps s USING (sweep_id) JOIN models m "
+            "USING (model_id) JOIN systems y USING (system_id) WHERE c.is_pareto AND "
+            "c.phase = 'decode' AND y.name = 'H100' AND m.name = 'Llama-2-70B' AND s.simulator = ?",
+            [sim],
+        ).fetchone()[0]
+        assert len(points) == want > 0
+        lat = [p["latency_s"] for p in points]
+        assert lat == sorted(lat)
+        # along a frontier a strictly slower point buys strictly more perf per TCO
+        # (exact duplicates, e.g. int8 and fp8 at the same figures, are all on it)
+        pairs = zip(points, points[1:], strict=False)
+        for a, b in pairs:
+            if b["latency_s"] > a["latency_s"]:
+                assert b["perf_per_tco"] > a["perf_per_tco"]
+            else:
+                assert b["perf_per_tco"] == a["perf_per_tco"]
+    # without prices GenZ has no frontier
+    ov2 = frontier_overlay(con, "MI300X", "decode")
+    assert set(ov2.frontiers) == {"coview-roofline"}
