@@ -10,6 +10,11 @@ sides); peak memory (max RSS) of each child comes from ``os.wait4``. Best of --r
 The last line is the ratio, e.g. ``ingest/raw = 1.32 (target <= 1.5)``.
 
     python bench/bench_ingest.py [--configs 1000000] [--ops-per-config 10] [--repeat 2] [--dir D]
+
+With ``--format genz`` it measures the GenZ importer instead: the committed GenZ tables
+(sample_data/genz, copied ``--copies`` times into subfolders) ingested with ``--format genz``
+against the same rows ingested as native Parquet (converted once), in paired fresh
+subprocesses; the last line is the median ratio and the cost per config of each.
 """
 
 from __future__ import annotations
@@ -142,8 +147,58 @@ def run_child(code: str, data: Path, store: Path) -> dict:
     return result
 
 
+GENZ_CHILD = """
+import json, sys, time
+from pathlib import Path
+from coview.store.ingest import ingest
+data, store = sys.argv[1], sys.argv[2]
+t = time.perf_counter()
+report = ingest([Path(data)], Path(store), fmt="genz", progress=False)
+print(json.dumps({"seconds": time.perf_counter() - t, "summary": report.summary()}))
+"""
+
+
+def genz_bench(args: argparse.Namespace, work: Path) -> int:
+    """--format genz: GenZ CSV import vs native Parquet of the same rows, paired, median."""
+    import statistics
+
+    from coview.sample_data import SAMPLE_DIR
+    from coview.store.importers.genz import load
+
+    src = SAMPLE_DIR / "genz"
+    csv_dir = work / "genz"
+    for i in range(args.copies):
+        sub = csv_dir / f"copy{i:03d}"
+        sub.mkdir(parents=True)
+        for f in src.glob("genz_*.csv"):
+            shutil.copy(f, sub / f.name)
+    native = work / "native"
+    native.mkdir()
+    for table, frame in load([csv_dir]).items():
+        frame.write_parquet(native / f"{table}.parquet")
+    n = len(list(csv_dir.rglob("genz_*.csv")))
+    g_runs, n_runs = [], []
+    for i in range(args.repeat):
+        g_runs.append(run_child(GENZ_CHILD, csv_dir, work / "genz.duckdb"))
+        n_runs.append(run_child(INGEST_CHILD, native, work / "native.duckdb"))
+        print(
+            f"run {i + 1}: --format genz {g_runs[-1]['seconds']:.2f} s, native {n_runs[-1]['seconds']:.2f} s"
+        )
+    print(g_runs[-1]["summary"])
+    ratios = [g["seconds"] / r["seconds"] for g, r in zip(g_runs, n_runs, strict=True)]
+    g_med = statistics.median(r["seconds"] for r in g_runs)
+    n_med = statistics.median(r["seconds"] for r in n_runs)
+    print(
+        f"genz/native = {statistics.median(ratios):.2f} (median of {args.repeat} pairs; "
+        f"{n} configs: {g_med / n * 1e3:.1f} ms vs {n_med / n * 1e3:.1f} ms per config)"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--format", choices=("native", "genz"), default="native")
+    ap.add_argument("--copies", type=int, default=10, help="--format genz: copies of the sample")
     ap.add_argument("--configs", type=int, default=1_000_000)
     ap.add_argument("--ops-per-config", type=int, default=10)
     ap.add_argument("--repeat", type=int, default=2)
@@ -154,6 +209,12 @@ def main(argv: list[str] | None = None) -> int:
 
     work = args.dir or Path(tempfile.mkdtemp(prefix="coview-bench-ingest-"))
     data = work / "sweep"
+    if args.format == "genz":
+        try:
+            return genz_bench(args, work)
+        finally:
+            if args.dir is None:
+                shutil.rmtree(work, ignore_errors=True)
     try:
         t = time.perf_counter()
         generate(data, args.configs, args.ops_per_config)

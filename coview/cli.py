@@ -127,7 +127,9 @@ def main_callback(
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or directories to load.")],
     store: StoreOpt = None,
-    fmt: Annotated[str, typer.Option("--format", help="native | llm-analysis")] = "native",
+    fmt: Annotated[
+        str, typer.Option("--format", help="native | llm-analysis | genz | aiconfigurator")
+    ] = "native",
     replace: Annotated[
         bool, typer.Option("--replace", help="Replace a sweep that is already in the store.")
     ] = False,
@@ -136,6 +138,13 @@ def ingest(
         typer.Option(
             "--sweep",
             help="Sweep id: names the sweep for formats that carry none (llm-analysis), or renames a native sweep.",
+        ),
+    ] = None,
+    tco: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tco",
+            help="SYSTEM=USD_PER_CHIP_HOUR for formats without TCO (genz, aiconfigurator); repeatable.",
         ),
     ] = None,
 ) -> None:
@@ -147,14 +156,36 @@ def ingest(
     target = store or (Path(os.environ[ENV_STORE]) if os.environ.get(ENV_STORE) else None)
     if target is None:
         raise fail("name the store to write: --store FILE (or set COVIEW_STORE).")
+    options = {"tco": _parse_tco(tco)} if tco else None
     try:
         report = do_ingest(
-            list(paths), target, fmt=fmt, replace=replace, progress=True, sweep_id=sweep_name
+            list(paths),
+            target,
+            fmt=fmt,
+            replace=replace,
+            progress=True,
+            sweep_id=sweep_name,
+            options=options,
         )
     except IngestError as exc:
         typer.echo(f"coview: ingest failed, the store is unchanged.\n{exc}", err=True)
         raise typer.Exit(2) from exc
     typer.echo(report.summary())
+
+
+def _parse_tco(items: list[str]) -> dict[str, float]:
+    """--tco SYSTEM=USD_PER_CHIP_HOUR values as a dict; a clear error for a malformed one."""
+    out: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            price = float(value)
+        except ValueError:
+            price = float("nan")
+        if not sep or not name.strip() or not price > 0:
+            raise fail(f"--tco {item!r}: write SYSTEM=USD_PER_CHIP_HOUR, e.g. --tco H100=2.5.")
+        out[name.strip()] = price
+    return out
 
 
 @app.command()
@@ -179,13 +210,33 @@ def schema(store: StoreOpt = None) -> None:
 def simulate(
     spec: Annotated[Path, typer.Argument(help="Sweep spec (TOML); see sample_data/*/spec.toml.")],
     out: Annotated[Path, typer.Option("--out", help="Directory for the native Parquet files.")],
+    engine: Annotated[
+        str,
+        typer.Option("--engine", help="builtin (coview's roofline) | genz (needs coview[genz])"),
+    ] = "builtin",
 ) -> None:
-    """Run the built-in roofline model over a sweep spec and write native Parquet files."""
+    """Run the built-in roofline model (or GenZ) over a sweep spec and write native Parquet files."""
     from coview.sim.sweep import SpecError
     from coview.sim.sweep import simulate as run_sim
 
+    if engine not in ("builtin", "genz"):
+        raise fail(f"unknown engine {engine!r}; use --engine builtin or --engine genz.")
     try:
-        summary = run_sim(spec, out)
+        if engine == "genz":
+            from coview.sim.genz_engine import GenZUnavailable, simulate_genz
+
+            def _progress(done: int, total: int) -> None:
+                if done == total or done % 50 == 0:
+                    end = "\n" if done == total else "\r"
+                    sys.stderr.write(f"GenZ: {done}/{total} configs{end}")
+                    sys.stderr.flush()
+
+            try:
+                summary = simulate_genz(spec, out, progress=_progress)
+            except GenZUnavailable as exc:
+                raise fail(str(exc)) from exc
+        else:
+            summary = run_sim(spec, out)
     except SpecError as exc:
         raise fail(str(exc)) from exc
     typer.echo(summary)

@@ -50,8 +50,12 @@ from coview.store.validate import (
 
 __all__ = ["FORMATS", "IngestError", "IngestReport", "Problem", "ingest"]
 
-FORMATS = ("native", "llm-analysis")
-_IMPORTERS = {"llm-analysis": "coview.store.importers.llm_analysis"}
+FORMATS = ("native", "llm-analysis", "genz", "aiconfigurator")
+_IMPORTERS = {
+    "llm-analysis": "coview.store.importers.llm_analysis",
+    "genz": "coview.store.importers.genz",
+    "aiconfigurator": "coview.store.importers.aiconfigurator",
+}
 _ORDER = ("sweeps", "systems", "models", "configs", "operators")
 _BIG = ("configs", "operators")
 log = logging.getLogger(__name__)
@@ -220,7 +224,9 @@ def _ingest_lock(store: Path):
         os.close(fd)  # closing the descriptor releases the lock
 
 
-def _load_importer(fmt: str, paths: list[Path], sweep_id: str | None) -> dict:
+def _load_importer(
+    fmt: str, paths: list[Path], sweep_id: str | None, options: dict | None = None
+) -> dict:
     import importlib
 
     try:
@@ -231,7 +237,7 @@ def _load_importer(fmt: str, paths: list[Path], sweep_id: str | None) -> dict:
             "update coview, or convert the files to the native format (see `coview schema`).",
         ) from exc
     try:
-        frames = module.load(paths, sweep_id)
+        frames = module.load(paths, sweep_id, **(options or {}))
     except IngestError:
         raise
     except Exception as exc:  # the importer's own errors become one clear refusal
@@ -287,12 +293,14 @@ def ingest(
     replace: bool = False,
     progress: bool = True,
     sweep_id: str | None = None,
+    options: dict | None = None,
 ) -> IngestReport:
     """Validate ``paths`` and load them into ``store_path`` in one step; IngestError on any problem.
 
     ``fmt`` is "native" (Parquet/CSV per table) or an importer format; ``replace`` allows
     replacing sweeps and changed systems/models already in the store; ``sweep_id`` names the
-    sweep (importer formats) or renames the one sweep of a native input.
+    sweep (importer formats) or renames the one sweep of a native input; ``options`` are
+    importer keyword arguments (e.g. genz/aiconfigurator ``tco={system: usd_per_chip_hour}``).
     """
     t0 = time.perf_counter()
     if fmt not in FORMATS:
@@ -346,7 +354,7 @@ def ingest(
                     )
                 ) from exc
             try:
-                report = _run(con, paths, store, fmt, replace, progress, sweep_id)
+                report = _run(con, paths, store, fmt, replace, progress, sweep_id, options)
                 t_ck = time.perf_counter()
                 con.execute("CHECKPOINT")
                 log.debug("checkpoint: %.2f s", time.perf_counter() - t_ck)
@@ -371,6 +379,7 @@ def _run(
     replace: bool,
     progress: bool,
     sweep_id: str | None,
+    options: dict | None = None,
 ) -> IngestReport:
     t_phase = time.perf_counter()
     bar = _Progress(progress)
@@ -407,7 +416,7 @@ def _run(
                     ) from exc
     else:
         offset = con.execute("SELECT coalesce(max(config_id), 0) FROM configs").fetchall()[0][0]
-        frames = _offset_config_ids(_load_importer(fmt, paths, sweep_id), offset)
+        frames = _offset_config_ids(_load_importer(fmt, paths, sweep_id, options), offset)
         for table in _ORDER:
             if frames.get(table) is not None:
                 seq += 1
