@@ -436,13 +436,74 @@ def _op_dict(row: dict) -> dict[str, Any]:
 
 
 def _simulated_rows(target: _Target, system: SystemSpec, grid: Grid) -> tuple[list, list]:
+    """The simulated configs and operators as the dicts _config_dict/_op_dict make from rows
+    (built from the arrays directly: no JSON round trip on the hot path)."""
+    from coview.sim.grid import BOUNDS
+    from coview.sim.roofline import OP_CLASS, OP_ORDER
+
     systems = [e.system for e in target.spec.systems]
     systems[target.system_index] = system
-    res = simulate_grid(target.spec.model, systems, grid, target.spec.efficiency, target.spec.power)
-    ids = np.array([r["config_id"] for r in target.rows], dtype=np.int64)
-    ids_all = [e.system.system_id for e in target.spec.systems]
-    tables = result_tables(target.spec, grid, res, ids, ids_all)
-    return tables["configs"].to_pylist(), tables["operators"].to_pylist()
+    spec = target.spec
+    res = simulate_grid(spec.model, systems, grid, spec.efficiency, spec.power)
+    n = len(grid)
+    cols = {
+        "latency_s": res.latency_s, "throughput_tok_per_s": res.throughput_tok_per_s,
+        "tco_usd_per_hour": res.tco_usd_per_hour, "perf_per_tco": res.perf_per_tco,
+        "usd_per_1m_tokens": res.usd_per_1m_tokens,
+        "weight_bytes_per_chip": res.weight_bytes_per_chip,
+        "kv_bytes_per_chip": res.kv_bytes_per_chip, "fits_memory": res.fits_memory,
+        "power_w": res.power_w_total, "energy_j": res.energy_j, "total_flops": res.total_flops,
+        "num_chips": res.num_chips, "tp": grid.tp, "batch_size": grid.batch_size,
+        "input_len": grid.input_len, "output_len": grid.output_len,
+        "sram_activation_reserve_bytes": res.sram_activation_reserve_bytes,
+        "sram_needed_bytes": res.sram_needed_total_bytes,
+        "sram_pinned_weight_bytes": res.sram_pinned_weight_bytes,
+        "sram_used_bytes": res.sram_used_bytes,
+        "activation_bytes_per_chip": res.activation_bytes_per_chip,
+    }  # fmt: skip
+    lists = {k: np.asarray(v).tolist() for k, v in cols.items()}
+    for k in ("weight_dtype", "act_dtype", "kv_dtype"):
+        lists[k] = [DTYPES[c] for c in getattr(grid, k).tolist()]
+    weight_ops = [o for o in OP_ORDER if OP_CLASS[o] in ("gemm", "norm")]
+    pinned = res.pinned.tolist()
+    configs = []
+    for i in range(n):
+        d = {k: lists[k][i] for k in CONFIG_METRICS}
+        d["ops_weights_in_sram"] = sorted(
+            o for j, o in enumerate(OP_ORDER) if pinned[i][j] and o in weight_ops
+        )
+        for k in ("sram_activation_reserve_bytes", "sram_needed_bytes",
+                  "sram_pinned_weight_bytes", "sram_used_bytes", "activation_bytes_per_chip"):  # fmt: skip
+            d[k] = lists[k][i]
+        configs.append(d)
+    arr = {
+        k: getattr(res, k).tolist()
+        for k in ("flops", "bytes_read", "bytes_written", "bytes_weight", "bytes_comm",
+                  "compute_time_s", "memory_time_s", "comm_time_s", "roofline_time_s",
+                  "power_w", "act_bytes", "sram_time_saved_s")
+    }  # fmt: skip
+    need = res.sram_needed_bytes.astype(np.float64).tolist()
+    bound = res.bound.tolist()
+    cdt = res.compute_dtype.tolist()
+    count = res.count.tolist()
+    ops = []
+    for i in range(n):
+        for j, o in enumerate(OP_ORDER):
+            has_w = OP_CLASS[o] in ("gemm", "norm")
+            d = {"op_type": o, "op_class": OP_CLASS[o],
+                 "layer_name": "head" if o == "lm_head" else "decoder", "count": count[j]}  # fmt: skip
+            for k in ("flops", "bytes_read", "bytes_written", "bytes_weight", "bytes_comm",
+                      "compute_time_s", "memory_time_s", "comm_time_s", "roofline_time_s"):  # fmt: skip
+                d[k] = arr[k][i][j]
+            d["bound"] = BOUNDS[bound[i][j]]
+            d["weights_location"] = ("sram" if pinned[i][j] else "hbm") if has_w else None
+            d["power_w"] = arr["power_w"][i][j]
+            d["sram_needed_bytes"] = need[i][j] if has_w else None
+            d["sram_time_saved_s"] = arr["sram_time_saved_s"][i][j] if has_w else None
+            d["act_bytes"] = arr["act_bytes"][i][j]
+            d["compute_dtype"] = DTYPES[cdt[i][j]]
+            ops.append(d)
+    return configs, ops
 
 
 def whatif(
@@ -478,7 +539,7 @@ def whatif(
             "config_id": base["config_id"],
             "phase": base["phase"],
             "baseline": _config_dict(base),
-            "whatif": _config_dict(sim),
+            "whatif": sim,
         }
         for base, sim in zip(target.rows, sim_configs, strict=True)
     ]
@@ -488,7 +549,7 @@ def whatif(
             "op_index": base["op_index"],
             "op_type": base["op_type"],
             "baseline": _op_dict(base),
-            "whatif": _op_dict(sim),
+            "whatif": sim,
         }
         for base, sim in zip(stored, sim_ops if operators else [], strict=True)
     ]
@@ -624,57 +685,69 @@ def _search(con, system, parameter, target, match_system, filters, metric, sweep
     systems = [e.system for e in t.spec.systems]
     evaluations = 0
 
-    def values_at(v: float) -> np.ndarray:
-        nonlocal evaluations
-        evaluations += 1
-        systems[t.system_index] = dataclasses.replace(t.system, **{parameter: v})
-        res = simulate_grid(t.spec.model, systems, t.grid, t.spec.efficiency, t.spec.power)
-        return getattr(res, "power_w_total" if metric == "power_w" else metric)
+    n = len(t.grid)
 
-    def ok(v: float) -> bool:
-        return bool(_COMPARE[op](values_at(v), bound).all())
+    def ok_many(values: list[float]) -> list[bool]:
+        """Whether the target holds at each value: all values simulated in one vectorised
+        call (the configs repeated once per value, each copy on its own system variant)."""
+        nonlocal evaluations
+        evaluations += len(values)
+        variants = systems + [dataclasses.replace(t.system, **{parameter: v}) for v in values]
+        k = len(values)
+        grid = t.grid.take(np.tile(np.arange(n), k))
+        grid = dataclasses.replace(grid, system=len(systems) + np.repeat(np.arange(k), n))
+        res = simulate_grid(t.spec.model, variants, grid, t.spec.efficiency, t.spec.power)
+        got = getattr(res, "power_w_total" if metric == "power_w" else metric).reshape(k, n)
+        return _COMPARE[op](got, bound[None, :]).all(axis=1).tolist()
 
     base = getattr(t.system, parameter)
     base = float(base) if base is not None else None
     whole = parameter.endswith("_bytes")
     start = base if base else (1048576.0 if whole else 1.0)
     found: tuple[float, float] | None = None  # (fails, holds)
-    met = base is not None and ok(base)
-    if met:
-        threshold = base
-    else:
-        v = start
-        for _ in range(int(math.log2(max_factor)) + 1):  # upward
-            nxt = v * 2
-            if ok(nxt):
-                found = (v if base else 0.0, nxt)
-                break
-            v = nxt
-        if found is None and base:
-            v = base
-            for _ in range(int(math.log2(max_factor)) + 1):  # downward
-                nxt = v / 2
-                if ok(nxt):
-                    found = (v, nxt)
+    met = base is not None and ok_many([base])[0]
+    threshold = base if met else None
+    steps = int(math.log2(max_factor))
+    if not met:
+        # bracket: every doubling up to max_factor in one call, then every halving
+        ups = [start * 2.0**i for i in range(1, steps + 1)]
+        hits = ok_many(ups)
+        if any(hits):
+            i = hits.index(True)
+            found = ((ups[i - 1] if i else (start if base else 0.0)), ups[i])
+        elif base:
+            downs = [base / 2.0**i for i in range(1, steps + 1)]
+            hits = ok_many(downs)
+            if any(hits):
+                i = hits.index(True)
+                found = ((downs[i - 1] if i else base), downs[i])
+    if found is not None:
+        # k-ary refinement: 31 points between the failing and the holding end per call
+        bad, good = found
+        while True:
+            if whole:
+                lo, hi = sorted((bad, good))
+                if hi - lo <= 1:
                     break
-                v = nxt
-        threshold = None
-        if found is not None:
-            bad, good = found
-            while True:
-                if whole:
-                    mid = float(math.floor((bad + good) / 2))
-                    if abs(good - bad) <= 1 or mid in (bad, good):
-                        break
-                else:
-                    if abs(good - bad) <= 1e-9 * abs(good):
-                        break
-                    mid = (bad + good) / 2
-                if ok(mid):
-                    good = mid
-                else:
-                    bad = mid
-            threshold = good
+                pts = sorted({float(math.floor(lo + (hi - lo) * j / 32)) for j in range(1, 32)})
+                pts = [p for p in pts if lo < p < hi] or [float(math.floor((lo + hi) / 2))]
+                if pts[0] in (lo, hi):
+                    break
+            else:
+                if abs(good - bad) <= 1e-9 * abs(good):
+                    break
+                pts = [bad + (good - bad) * j / 32 for j in range(1, 32)]
+            if good < bad:
+                pts = sorted(pts, reverse=True)
+            else:
+                pts = sorted(pts)
+            hits = ok_many(pts)  # ordered from the failing end towards the holding end
+            if any(hits):
+                i = hits.index(True)
+                bad, good = (pts[i - 1] if i else bad), pts[i]
+            else:
+                bad = pts[-1]
+        threshold = good
     reachable = threshold is not None
     name = plain(t.system.name)
     at = below = None
