@@ -13,7 +13,8 @@ Measured side by side in one run (median of --repeat paired runs, each pair alte
    more batch sizes) in a child process: wall time and peak RSS (os.wait4) (targets < 30 s,
    < 2 GB). The loop is timed on a --loop-slice slice of the same grid and scaled linearly
    to the full size (labelled "extrapolated"): running it on a million configs would take
-   tens of minutes.
+   tens of minutes. The child's CPU time is printed beside its wall time: on a shared
+   machine the wall time mostly measures the other processes.
 
     python bench/bench_sim.py [--configs 1000000] [--repeat 5] [--loop-slice 20000]
 """
@@ -118,8 +119,8 @@ def big_spec(path: Path, configs: int) -> int:
     return n * per_batch
 
 
-def child_simulate(spec: Path, out: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (bytes) of `coview simulate` in a child process."""
+def child_simulate(spec: Path, out: Path) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds and peak RSS (bytes) of `coview simulate` in a child."""
     code = (
         "import sys, time; from coview.sim.sweep import simulate; t=time.perf_counter(); "
         "simulate(sys.argv[1], sys.argv[2]); print(time.perf_counter()-t)"
@@ -131,7 +132,7 @@ def child_simulate(spec: Path, out: Path) -> tuple[float, float]:
     seconds = float(proc.stdout.read().strip() or "nan")
     if status != 0:
         raise SystemExit(f"coview simulate failed with status {status}")
-    return seconds, usage.ru_maxrss * 1024.0
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -202,14 +203,15 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         loop_sim(big, bruns)
         loop_total = (time.perf_counter() - t0) / len(bruns) * n
-        wall, rss = child_simulate(spec_path, Path(tmp) / "out")
-        print(f"4. coview simulate, {n:,} configs: {wall:.1f} s wall, {rss / 2**30:.2f} GiB peak RSS "
+        wall, cpu, rss = child_simulate(spec_path, Path(tmp) / "out")
+        print(f"4. coview simulate, {n:,} configs: {wall:.1f} s wall ({cpu:.1f} s CPU), "
+              f"{rss / 2**30:.2f} GiB peak RSS "
               f"(targets < 30 s, < 2 GB); the loop model alone, extrapolated from {len(bruns):,} "
               f"configs: {loop_total:.0f} s")  # fmt: skip
     print(
         f"loop/vectorised: sample re-sim x{r_sim:.0f} ({vt:.3f} s, target < 0.3 s); tables "
         f"x{r_tab:.1f}; one-config what-if {vt3 * 1e3:.0f} ms (target < 50 ms); bisection "
-        f"x{r_bis:.1f} ({vt4:.2f} s, target < 1 s); simulate {n:,}: {wall:.1f} s, "
+        f"x{r_bis:.1f} ({vt4:.2f} s, target < 1 s); simulate {n:,}: {wall:.1f} s wall ({cpu:.1f} s CPU), "
         f"{rss / 2**30:.2f} GiB (targets < 30 s, < 2 GB), loop extrapolated x{loop_total / wall:.0f}"
     )
     return 0 if same else 1
