@@ -1,5 +1,5 @@
-"""The `coview` command line: the TUI by default, plus ingest, schema, simulate, ask, eval,
-sessions, review, export, lint, insights and why.
+"""The `coview` command line: the TUI by default, plus ingest, schema, simulate, whatif, ask,
+eval, sessions, review, export, lint, insights and why.
 
 Imports are deferred into each command so `coview --version` and `coview ask` start fast and
 the TUI's dependencies load only when the TUI opens.
@@ -605,6 +605,78 @@ def why_unmodelled(
     from coview.engine.why import unmodelled_operators
 
     _why_run(store, as_json, show_sql, lambda con: unmodelled_operators(con, sweep))
+
+
+@app.command("whatif")
+def whatif_cmd(
+    system: Annotated[str, typer.Option("--system", help="System to re-simulate (name or id).")],
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="PARAM=VALUE, PARAM=*FACTOR or PARAM=+DELTA, e.g. sram_bytes=*1.07, "
+            "hbm_bw_bytes_per_s=3.2e12, dtype=fp8, tp=8 (repeatable).",
+        ),
+    ] = None,
+    search_param: Annotated[
+        str | None,
+        typer.Option("--search", help="Find by bisection the value of this system figure..."),
+    ] = None,
+    match: Annotated[
+        str | None, typer.Option("--match", help="...at which the system matches this one.")
+    ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option("--target", help="...or at which METRIC<=VALUE holds, e.g. latency_s<=0.007."),
+    ] = None,
+    phase: Annotated[str | None, typer.Option("--phase", help="prefill | decode")] = None,
+    batch: Annotated[int | None, typer.Option("--batch", help="Batch size.")] = None,
+    tp: Annotated[int | None, typer.Option("--tp", help="Tensor-parallel degree.")] = None,
+    dtype: Annotated[str | None, typer.Option("--dtype", help="Weight dtype.")] = None,
+    sweep: Annotated[str | None, typer.Option("--sweep", help="Sweep id.")] = None,
+    store: StoreOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Re-simulate a system's configs with a change (coview's own sweeps), or search for the
+    value of a system figure that meets a target, and show baseline and what-if side by side."""
+    import re
+
+    from coview.engine.whatif import (
+        WhatIfError,
+        parse_change,
+        render_search,
+        render_whatif,
+        search,
+        whatif,
+    )
+
+    filters = {"phase": phase, "batch_size": batch, "tp": tp, "weight_dtype": dtype}
+    path = _store(store)
+    try:
+        if search_param:
+            goal = None
+            if target:
+                m = re.fullmatch(r"\s*(\w+)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*", target)
+                if not m:
+                    raise WhatIfError(
+                        f"--target {target!r}: write METRIC<=VALUE, e.g. latency_s<=0.007"
+                    )
+                goal = (m.group(1), m.group(2), float(m.group(3)))
+            result = search(path, system, search_param, target=goal, match_system=match,
+                            filters=filters, sweep_id=sweep)  # fmt: skip
+            text = render_search(result)
+        else:
+            if not set_:
+                raise WhatIfError("give at least one --set PARAM=VALUE, or --search PARAM")
+            changes = [parse_change(s) for s in set_]
+            result = whatif(path, system, changes, filters=filters, sweep_id=sweep)
+            text = render_whatif(result)
+    except WhatIfError as exc:
+        raise fail(str(exc)) from exc
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), indent=2, default=str))
+    else:
+        typer.echo(text, nl=False)
 
 
 def main() -> None:

@@ -69,22 +69,41 @@ Times
 - bound = the resource with the largest time; ties (only the all-zero all_reduce at t = 1
   in practice) go to comm, then memory, then compute.
 
-SRAM placement policy (per operator)
-------------------------------------
+SRAM placement policy (joint, per configuration)
+------------------------------------------------
 Weights served from SRAM must stay resident there from one step to the next (otherwise
-they are re-read from HBM every step anyway), so an operator's weights count for all of its
-`count` instances on the chip (e.g. q_proj of all 80 layers). An operator's activation
-working set is act_bytes = bytes_read + bytes_written - bytes_weight - KV-cache bytes read
-(its activation inputs and outputs, streamed through SRAM). Its weights are read from SRAM
-(weights_location = 'sram') when
+they are re-read from HBM every step anyway), so pinning an operator's weights takes
+bytes_weight * count of SRAM (e.g. q_proj of all 80 layers). The pinned weights of a
+configuration and its activations share the SRAM: operators run one at a time, so the
+activations need a reserve as large as the largest operator's activation working set,
 
-    bytes_weight * count <= sram_bytes - act_bytes        (and sram_bytes > 0),
+    reserve = max over all operators of act_bytes,
+    act_bytes = bytes_read + bytes_written - bytes_weight - KV-cache bytes read
 
-else from HBM ('hbm'); ops without weights (attention, all_reduce) get NULL. Each operator
-type is judged on its own, as if it had the chip's SRAM to itself: which operators would
-win the competition for SRAM when several fit on their own is not modelled.
-operators.extra records act_bytes and sram_needed_bytes = bytes_weight * count + act_bytes,
-so "how much SRAM would this operator need" has an answer in the data.
+(activation inputs and outputs streamed through SRAM; KV cache and weights not pinned stay
+in HBM). The weights pinned are chosen greedily:
+
+1. a weight-bearing operator is a candidate when pinning it saves time: its saving per
+   pinned byte is s = (roofline_hbm - roofline_sram) / bytes_weight, where roofline_hbm and
+   roofline_sram are its roofline times with its weights read from HBM or from SRAM. When
+   the op stays memory-bound with SRAM weights s is exactly 1/(hbm_bw*eff_hbm) -
+   1/(sram_bw*eff_sram) (the same for every such op, so they tie); when it is compute- or
+   comm-bound from HBM s = 0 and it is not a candidate; in between s = (memory_time_hbm -
+   max(compute, comm)) / bytes_weight.
+2. candidates are taken in order of s, highest first, ties in layer order (OP_ORDER: q_proj,
+   k_proj, v_proj, o_proj, ffn_gate, ffn_up, ffn_down, rmsnorm, lm_head);
+3. each is pinned if reserve + the weights pinned so far + its bytes_weight * count <=
+   sram_bytes, else skipped (a later, smaller one may still fit).
+
+Pinned operators get weights_location 'sram' (their weight bytes are read at SRAM
+bandwidth), the other weight-bearing ones 'hbm'; ops without weights (attention,
+all_reduce) get NULL. operators.extra records act_bytes, sram_needed_bytes = bytes_weight *
+count + reserve (the SRAM this operator needs if pinned alone) and sram_time_saved_s (time
+per step its pinning saves: (roofline_hbm - roofline_sram) * count). configs.extra records
+sram_activation_reserve_bytes, sram_pinned_weight_bytes, sram_used_bytes (= reserve + pinned
+weights when anything is pinned, else 0), sram_needed_bytes (reserve + the weights of every
+candidate: the SRAM that would pin all weights whose pinning saves time) and
+ops_weights_in_sram.
 
 Power
 -----
@@ -116,7 +135,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-MODEL_VERSION = "1"
+MODEL_VERSION = "2"  # 2: joint SRAM placement
 
 DTYPE_BYTES: dict[str, int] = {"bf16": 2, "fp8": 1, "int8": 1}
 PEAK_FIELD: dict[str, str] = {
@@ -318,45 +337,93 @@ def _slowest_dtype(system: SystemSpec, dtypes: tuple[str, ...]) -> tuple[str, fl
     return best
 
 
+@dataclass(frozen=True)
+class OpCounts:
+    """One operator's per-chip, per-instance counts before times and placement."""
+
+    op_type: str
+    layer_name: str
+    count: int
+    flops: float
+    weight: float
+    other_read: float
+    written: float
+    kv_read: float
+    comm: float
+    comm_steps: int
+    dtypes: tuple[str, ...]
+
+    @property
+    def act_bytes(self) -> float:
+        return self.other_read - self.kv_read + self.written
+
+
+def _times(
+    c: OpCounts, pinned: bool, system: SystemSpec, eff: Efficiency
+) -> tuple[float, float, float, str]:
+    """(compute, memory, comm) seconds of one instance, and the dtype it computes in."""
+    compute_dtype, peak = _slowest_dtype(system, c.dtypes)
+    compute_time = c.flops / (peak * eff.compute)
+    sram_weight = c.weight if pinned else 0.0
+    hbm_time = (c.weight + c.other_read + c.written - sram_weight) / (
+        system.hbm_bw_bytes_per_s * eff.hbm
+    )
+    sram_time = sram_weight / (system.sram_bw_bytes_per_s * eff.sram) if sram_weight > 0 else 0.0
+    comm_time = 0.0
+    if c.comm > 0:
+        comm_time = (
+            c.comm / (system.ici_bw_bytes_per_s * eff.ici)
+            + c.comm_steps * eff.collective_step_latency_s
+        )
+    return compute_time, hbm_time + sram_time, comm_time, compute_dtype
+
+
+def sram_saving_per_byte(c: OpCounts, system: SystemSpec, eff: Efficiency) -> float:
+    """Roofline time one instance saves per weight byte pinned (see the placement policy)."""
+    if c.weight <= 0 or system.sram_bytes <= 0:
+        return 0.0
+    comp, mem_hbm, comm, _ = _times(c, False, system, eff)
+    _, mem_sram, _, _ = _times(c, True, system, eff)
+    floor = max(comp, comm)
+    if floor >= mem_hbm:
+        return 0.0
+    if floor <= mem_sram:
+        return 1.0 / (system.hbm_bw_bytes_per_s * eff.hbm) - 1.0 / (
+            system.sram_bw_bytes_per_s * eff.sram
+        )
+    return (mem_hbm - floor) / c.weight
+
+
+def place_weights(
+    counts: list[OpCounts], system: SystemSpec, eff: Efficiency
+) -> tuple[list[bool], float]:
+    """Which operators' weights are pinned in SRAM (joint greedy policy), and the reserve."""
+    reserve = max(c.act_bytes for c in counts)
+    pinned = [False] * len(counts)
+    keys = [sram_saving_per_byte(c, system, eff) for c in counts]
+    order = sorted((i for i, k in enumerate(keys) if k > 0), key=lambda i: (-keys[i], i))
+    used = reserve
+    for i in order:
+        need = counts[i].weight * counts[i].count
+        if used + need <= system.sram_bytes:
+            pinned[i] = True
+            used += need
+    return pinned, reserve
+
+
 def _op(
-    op_type: str,
-    layer_name: str,
-    count: int,
+    c: OpCounts,
+    pinned: bool,
+    reserve: float,
     *,
-    flops: float,
-    weight: float,
-    other_read: float,
-    written: float,
-    kv_read: float = 0.0,
-    comm: float = 0.0,
-    comm_steps: int = 0,
-    dtypes: tuple[str, ...],
     system: SystemSpec,
     eff: Efficiency,
     power: PowerModel,
 ) -> OpResult:
     """Turn one operator's counts into times, bound, weight placement and power."""
-    bytes_read = weight + other_read
-    act_bytes = other_read - kv_read + written
-    has_weights = weight > 0
-    location: str | None = None
-    sram_weight = 0.0
-    if has_weights:
-        fits = system.sram_bytes > 0 and weight * count <= system.sram_bytes - act_bytes
-        location = "sram" if fits else "hbm"
-        if fits:
-            sram_weight = weight
-    compute_dtype, peak = _slowest_dtype(system, dtypes)
-    compute_time = flops / (peak * eff.compute)
-    hbm_time = (bytes_read + written - sram_weight) / (system.hbm_bw_bytes_per_s * eff.hbm)
-    sram_time = sram_weight / (system.sram_bw_bytes_per_s * eff.sram) if sram_weight > 0 else 0.0
-    memory_time = hbm_time + sram_time
-    comm_time = 0.0
-    if comm > 0:
-        comm_time = (
-            comm / (system.ici_bw_bytes_per_s * eff.ici)
-            + comm_steps * eff.collective_step_latency_s
-        )
+    has_weights = c.weight > 0
+    location: str | None = ("sram" if pinned else "hbm") if has_weights else None
+    compute_time, memory_time, comm_time, compute_dtype = _times(c, pinned, system, eff)
     roofline = max(compute_time, memory_time, comm_time)
     if roofline > 0:
         util = power.compute_share * compute_time / roofline + (1 - power.compute_share) * (
@@ -365,20 +432,27 @@ def _op(
     else:
         util = 0.0
     power_w = system.tdp_w * (power.idle_fraction + (1 - power.idle_fraction) * util)
+    act_bytes = c.act_bytes
     extra: dict = {"act_bytes": act_bytes, "compute_dtype": compute_dtype}
     if has_weights:
-        extra["sram_needed_bytes"] = weight * count + act_bytes
-    if kv_read:
-        extra["kv_bytes_read"] = kv_read
+        extra["sram_needed_bytes"] = c.weight * c.count + reserve
+        other = _times(c, not pinned, system, eff)
+        other_roof = max(other[0], other[1], other[2])
+        hbm_roof, sram_roof = (other_roof, roofline) if pinned else (roofline, other_roof)
+        extra["sram_time_saved_s"] = (
+            (hbm_roof - sram_roof) * c.count if system.sram_bytes > 0 else 0.0
+        )
+    if c.kv_read:
+        extra["kv_bytes_read"] = c.kv_read
     return OpResult(
-        op_type=op_type,
-        layer_name=layer_name,
-        count=count,
-        flops=float(flops),
-        bytes_read=float(bytes_read),
-        bytes_written=float(written),
-        bytes_weight=float(weight),
-        bytes_comm=float(comm),
+        op_type=c.op_type,
+        layer_name=c.layer_name,
+        count=c.count,
+        flops=float(c.flops),
+        bytes_read=float(c.weight + c.other_read),
+        bytes_written=float(c.written),
+        bytes_weight=float(c.weight),
+        bytes_comm=float(c.comm),
         compute_time_s=compute_time,
         memory_time_s=memory_time,
         comm_time_s=comm_time,
@@ -404,10 +478,8 @@ def check_shardable(model: ModelSpec, tp: int) -> str | None:
     return None
 
 
-def simulate_operators(
-    model: ModelSpec, system: SystemSpec, run: RunConfig, eff: Efficiency, power: PowerModel
-) -> list[OpResult]:
-    """The operator rows of one configuration, in OP_ORDER (see the module docstring)."""
+def operator_counts(model: ModelSpec, run: RunConfig) -> list[OpCounts]:
+    """The per-chip counts of one configuration's operators, in OP_ORDER (module docstring)."""
     if (why := check_shardable(model, run.tp)) is not None:
         raise ValueError(why)
     L, d, hd = model.num_layers, model.hidden_size, model.head_dim
@@ -420,7 +492,7 @@ def simulate_operators(
     b, T = run.batch_size, run.tokens
     w_a = (run.weight_dtype, run.act_dtype)
     a_kv = (run.act_dtype, run.kv_dtype)
-    common = {"system": system, "eff": eff, "power": power}
+    act = (run.act_dtype,)
 
     if run.phase == "prefill":
         pairs = run.input_len * (run.input_len + 1) / 2
@@ -429,83 +501,81 @@ def simulate_operators(
     else:
         attn_flops = 2 * b * hq * hd * run.context_len
         kv_tokens = b * run.context_len
-    kv_cache_read = kv_tokens * hkv * hd * kb
+    kv = kv_tokens * hkv * hd * kb
+
+    def op(
+        op_type,
+        count,
+        flops,
+        weight,
+        other_read,
+        written,
+        dtypes,
+        kv_read=0.0,
+        comm=0.0,
+        comm_steps=0,
+        layer="decoder",
+    ):
+        return OpCounts(
+            op_type,
+            layer,
+            count,
+            flops,
+            weight,
+            other_read,
+            written,
+            kv_read,
+            comm,
+            comm_steps,
+            dtypes,
+        )
 
     ops = [
-        _op("q_proj", "decoder", L, flops=2 * T * d * hq * hd, weight=d * hq * hd * wb,
-            other_read=T * d * ab, written=T * hq * hd * ab, dtypes=w_a, **common),
-        _op("k_proj", "decoder", L, flops=2 * T * d * hkv * hd, weight=d * hkv * hd * wb,
-            other_read=T * d * ab, written=T * hkv * hd * kb, dtypes=w_a, **common),
-        _op("v_proj", "decoder", L, flops=2 * T * d * hkv * hd, weight=d * hkv * hd * wb,
-            other_read=T * d * ab, written=T * hkv * hd * kb, dtypes=w_a, **common),
-        _op("attn_qk", "decoder", L, flops=attn_flops, weight=0,
-            other_read=T * hq * hd * ab + kv_cache_read, kv_read=kv_cache_read, written=0,
-            dtypes=a_kv, **common),
-        _op("attn_sv", "decoder", L, flops=attn_flops, weight=0,
-            other_read=kv_cache_read, kv_read=kv_cache_read, written=T * hq * hd * ab,
-            dtypes=a_kv, **common),
-        _op("o_proj", "decoder", L, flops=2 * T * hq * hd * d, weight=hq * hd * d * wb,
-            other_read=T * hq * hd * ab, written=T * d * ab, dtypes=w_a, **common),
-        _op("ffn_gate", "decoder", L, flops=2 * T * d * fc, weight=d * fc * wb,
-            other_read=T * d * ab, written=T * fc * ab, dtypes=w_a, **common),
-        _op("ffn_up", "decoder", L, flops=2 * T * d * fc, weight=d * fc * wb,
-            other_read=T * d * ab, written=T * fc * ab, dtypes=w_a, **common),
-        _op("ffn_down", "decoder", L, flops=2 * T * fc * d, weight=fc * d * wb,
-            other_read=T * fc * ab, written=T * d * ab, dtypes=w_a, **common),
-        _op("rmsnorm", "decoder", 2 * L, flops=4 * T * d, weight=d * wb,
-            other_read=T * d * ab, written=T * d * ab, dtypes=(run.act_dtype,), **common),
+        op("q_proj", L, 2 * T * d * hq * hd, d * hq * hd * wb, T * d * ab, T * hq * hd * ab, w_a),
+        op("k_proj", L, 2 * T * d * hkv * hd, d * hkv * hd * wb, T * d * ab, T * hkv * hd * kb, w_a),
+        op("v_proj", L, 2 * T * d * hkv * hd, d * hkv * hd * wb, T * d * ab, T * hkv * hd * kb, w_a),
+        op("attn_qk", L, attn_flops, 0, T * hq * hd * ab + kv, 0, a_kv, kv_read=kv),
+        op("attn_sv", L, attn_flops, 0, kv, T * hq * hd * ab, a_kv, kv_read=kv),
+        op("o_proj", L, 2 * T * hq * hd * d, hq * hd * d * wb, T * hq * hd * ab, T * d * ab, w_a),
+        op("ffn_gate", L, 2 * T * d * fc, d * fc * wb, T * d * ab, T * fc * ab, w_a),
+        op("ffn_up", L, 2 * T * d * fc, d * fc * wb, T * d * ab, T * fc * ab, w_a),
+        op("ffn_down", L, 2 * T * fc * d, fc * d * wb, T * fc * ab, T * d * ab, w_a),
+        op("rmsnorm", 2 * L, 4 * T * d, d * wb, T * d * ab, T * d * ab, act),
     ]  # fmt: skip
     if t > 1:
-        ops.append(
-            _op(
-                "all_reduce",
-                "decoder",
-                2 * L,
-                flops=(t - 1) / t * T * d,
-                weight=0,
-                other_read=T * d * ab,
-                written=T * d * ab,
-                comm=2 * (t - 1) / t * T * d * ab,
-                comm_steps=2 * (t - 1),
-                dtypes=(run.act_dtype,),
-                **common,
-            )  # fmt: skip
-        )
+        ops.append(op("all_reduce", 2 * L, (t - 1) / t * T * d, 0, T * d * ab, T * d * ab, act,
+                      comm=2 * (t - 1) / t * T * d * ab, comm_steps=2 * (t - 1)))  # fmt: skip
     else:
-        ops.append(
-            _op(
-                "all_reduce",
-                "decoder",
-                2 * L,
-                flops=0,
-                weight=0,
-                other_read=0,
-                written=0,
-                dtypes=(run.act_dtype,),
-                **common,
-            )  # fmt: skip
-        )
-    ops.append(
-        _op(
-            "lm_head",
-            "head",
-            1,
-            flops=2 * b * d * vc,
-            weight=d * vc * wb,
-            other_read=b * d * ab,
-            written=b * vc * ab,
-            dtypes=w_a,
-            **common,
-        )  # fmt: skip
-    )
+        ops.append(op("all_reduce", 2 * L, 0, 0, 0, 0, act))
+    ops.append(op("lm_head", 1, 2 * b * d * vc, d * vc * wb, b * d * ab, b * vc * ab, w_a,
+                  layer="head"))  # fmt: skip
     return ops
+
+
+def _simulate(
+    model: ModelSpec, system: SystemSpec, run: RunConfig, eff: Efficiency, power: PowerModel
+) -> tuple[list[OpCounts], list[OpResult], float]:
+    counts = operator_counts(model, run)
+    pinned, reserve = place_weights(counts, system, eff)
+    ops = [
+        _op(c, p, reserve, system=system, eff=eff, power=power)
+        for c, p in zip(counts, pinned, strict=True)
+    ]
+    return counts, ops, reserve
+
+
+def simulate_operators(
+    model: ModelSpec, system: SystemSpec, run: RunConfig, eff: Efficiency, power: PowerModel
+) -> list[OpResult]:
+    """The operator rows of one configuration, in OP_ORDER (see the module docstring)."""
+    return _simulate(model, system, run, eff, power)[1]
 
 
 def simulate_config(
     model: ModelSpec, system: SystemSpec, run: RunConfig, eff: Efficiency, power: PowerModel
 ) -> ConfigResult:
     """One configuration: its operators and the totals documented in the module docstring."""
-    ops = simulate_operators(model, system, run, eff, power)
+    counts, ops, reserve = _simulate(model, system, run, eff, power)
     L, d, hd = model.num_layers, model.hidden_size, model.head_dim
     t = run.tp
     wb, kb = DTYPE_BYTES[run.weight_dtype], DTYPE_BYTES[run.kv_dtype]
@@ -526,12 +596,18 @@ def simulate_config(
     act_bytes = max(o.act_bytes for o in ops)
     fits = weight_bytes + kv_bytes + act_bytes <= system.hbm_bytes
     power_w = run.num_chips * sum(o.power_w * o.roofline_time_s * o.count for o in ops) / latency
+    pinned_bytes = sum(o.bytes_weight * o.count for o in ops if o.weights_location == "sram")
+    candidates = sum(c.weight * c.count for c in counts if sram_saving_per_byte(c, system, eff) > 0)
     extra = {
         "activation_bytes_per_chip": act_bytes,
         "context_len": run.context_len,
         "kv_heads_per_chip": hkv,
         "model": f"coview-roofline v{MODEL_VERSION}",
         "ops_weights_in_sram": sorted(o.op_type for o in ops if o.weights_location == "sram"),
+        "sram_activation_reserve_bytes": reserve,
+        "sram_needed_bytes": reserve + candidates if candidates > 0 else 0.0,
+        "sram_pinned_weight_bytes": pinned_bytes,
+        "sram_used_bytes": reserve + pinned_bytes if pinned_bytes > 0 else 0.0,
     }
     return ConfigResult(
         run=run,

@@ -67,9 +67,10 @@ Any mistake raises SpecError with a message that names the key and says what to 
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -413,3 +414,75 @@ def load_spec(path: Path) -> SweepSpec:
         output_len=output_len,
         systems=systems,
     )
+
+
+def spec_to_json(spec: SweepSpec) -> str:
+    """The whole spec as canonical JSON (sorted keys), stored in sweeps.sim_spec.
+
+    Floats are written in their shortest round-trip form, so `spec_from_json` rebuilds a
+    spec that re-simulates the stored rows bit for bit.
+    """
+    from coview.sim.roofline import MODEL_VERSION
+
+    def system(e: SystemEntry) -> dict[str, Any]:
+        return {
+            "system": asdict(e.system),
+            "dtypes": list(e.dtypes) if e.dtypes is not None else None,
+            "overrides": dict(e.overrides),
+        }
+
+    doc = {
+        "format": "coview-sim-spec/1",
+        "model_version": MODEL_VERSION,
+        "sweep_id": spec.sweep_id,
+        "name": spec.name,
+        "config_id_base": spec.config_id_base,
+        "model": asdict(spec.model),
+        "efficiency": asdict(spec.efficiency),
+        "power": asdict(spec.power),
+        "grid": {
+            "phases": list(spec.phases),
+            "batch_sizes": list(spec.batch_sizes),
+            "tp": list(spec.tps),
+            "dtypes": list(spec.dtypes),
+            "input_len": spec.input_len,
+            "output_len": spec.output_len,
+        },
+        "systems": [system(e) for e in spec.systems],
+    }
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"))
+
+
+def spec_from_json(text: str) -> SweepSpec:
+    """Rebuild the SweepSpec that `spec_to_json` wrote; SpecError if it is not one."""
+    try:
+        doc = json.loads(text)
+        if doc.get("format") != "coview-sim-spec/1":
+            raise SpecError(f"unknown sim_spec format {doc.get('format')!r}")
+        g = doc["grid"]
+        return SweepSpec(
+            sweep_id=doc["sweep_id"],
+            name=doc["name"],
+            config_id_base=doc["config_id_base"],
+            model=ModelSpec(**doc["model"]),
+            efficiency=Efficiency(**doc["efficiency"]),
+            power=PowerModel(**doc["power"]),
+            phases=tuple(g["phases"]),
+            batch_sizes=tuple(g["batch_sizes"]),
+            tps=tuple(g["tp"]),
+            dtypes=tuple(g["dtypes"]),
+            input_len=g["input_len"],
+            output_len=g["output_len"],
+            systems=tuple(
+                SystemEntry(
+                    SystemSpec(**e["system"]),
+                    tuple(e["dtypes"]) if e["dtypes"] is not None else None,
+                    dict(e["overrides"]),
+                )
+                for e in doc["systems"]
+            ),
+        )
+    except SpecError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise SpecError(f"the stored sim_spec is not a coview sweep spec: {exc}") from exc

@@ -91,6 +91,14 @@ SWEEPS = Table(
         _c("simulator_version", "VARCHAR", "Version string of the simulator."),
         _c("source_path", "VARCHAR", "Path the sweep was ingested from."),
         _c("ingested_at", "TIMESTAMP", "When the sweep was ingested (UTC)."),
+        _c(
+            "sim_spec",
+            "JSON",
+            "The full spec coview's own simulator ran for this sweep (model, systems with their "
+            "dtype overrides, grid, efficiency factors, power model, model version), so a "
+            "what-if re-simulation with no change reproduces the stored rows bit for bit; "
+            "NULL for sweeps from other simulators.",
+        ),
     ),
     ("sweep_id",),
 )
@@ -363,6 +371,9 @@ def ddl_statements() -> list[str]:
             parts.append(f"PRIMARY KEY ({', '.join(table.key)})")
         body = ",\n  ".join(parts)
         stmts.append(f"CREATE TABLE IF NOT EXISTS {table.name} (\n  {body}\n)")
+        # additive migration: a store made before a column was added gains it (NULL)
+        for c in table.columns:
+            stmts.append(f"ALTER TABLE {table.name} ADD COLUMN IF NOT EXISTS {c.name} {c.sql_type}")
         stmts.append(f"COMMENT ON TABLE {table.name} IS {_sql_str(table.comment)}")
         for c in table.columns:
             stmts.append(f"COMMENT ON COLUMN {table.name}.{c.name} IS {_sql_str(c.comment)}")

@@ -310,7 +310,8 @@ def make_store(path, copies: int = 1):
     con = duckdb.connect(str(path))
     create_schema(con)
     con.execute(
-        "INSERT INTO sweeps VALUES ('s1', 'llama2-70b test sweep', 'coview-roofline', '1', "
+        "INSERT INTO sweeps (sweep_id, name, simulator, simulator_version, source_path, ingested_at) "
+        "VALUES ('s1', 'llama2-70b test sweep', 'coview-roofline', '1', "
         "'test', TIMESTAMP '2026-01-01 00:00:00')"
     )
     for sid, name, vendor, flops, hbm, hbm_bw, sram, tco in SYSTEMS:

@@ -186,7 +186,8 @@ def make_store(path: Path, n_operators: int = 20_000) -> Path:
     try:
         create_schema(con)
         con.execute(
-            "INSERT INTO sweeps VALUES ('sw1', 'test sweep', 'coview-roofline', '1.0', "
+            "INSERT INTO sweeps (sweep_id, name, simulator, simulator_version, source_path, ingested_at) "
+            "VALUES ('sw1', 'test sweep', 'coview-roofline', '1.0', "
             "'/dev/null', TIMESTAMP '2026-01-01 00:00:00')"
         )
         con.execute(

@@ -167,24 +167,57 @@ def test_compute_runs_at_the_slowest_operand_peak():
     assert q8.compute_time_s == pytest.approx(q8.flops / 1e12, rel=1e-12)  # 2e12 * 0.5
 
 
-def test_sram_policy_counts_all_layers_and_activations():
-    # q_proj at DECODE: 4096 B of weights per layer x 2 layers + 384 B of activations
-    # (256 in, 128 out) = 8576 B needed.
-    fits = by_type(simulate_operators(TINY, chip(sram_bytes=8576), DECODE, EFF, POWER))
-    short = by_type(simulate_operators(TINY, chip(sram_bytes=8575), DECODE, EFF, POWER))
-    assert fits["q_proj"].weights_location == "sram"
-    assert fits["q_proj"].extra["sram_needed_bytes"] == 8576
-    assert short["q_proj"].weights_location == "hbm"
-    # o_proj needs the same weights and 128 + 256 activation bytes: also 8576
-    assert fits["o_proj"].weights_location == "sram"
-    assert short["o_proj"].weights_location == "hbm"
-    # ffn_gate needs 2 x 8192 + 512: HBM in both; ops without weights: NULL
-    assert fits["ffn_gate"].weights_location == "hbm"
-    assert fits["attn_sv"].weights_location is None
-    assert fits["all_reduce"].weights_location is None
-    # from SRAM: 384 activation bytes over HBM (5e10) + 4096 weight bytes over SRAM (5e11)
-    assert fits["q_proj"].memory_time_s == pytest.approx(384 / 5e10 + 4096 / 5e11, rel=1e-12)
-    assert fits["q_proj"].memory_time_s < short["q_proj"].memory_time_s
+def test_sram_placement_is_joint_and_greedy_by_time_saved_per_byte():
+    # DECODE on chip(): weights x count per op: q 8192, k 4096, v 4096, o 8192, each FFN
+    # 16384, rmsnorm 512, lm_head 16384. The activation reserve is the largest working set:
+    # lm_head reads 2*64*2 = 256 B and writes 2*128*2 = 512 B, so 768 B.
+    # Saving per pinned byte: k, v, rmsnorm stay memory-bound from SRAM, so they save the
+    # full 1/5e10 - 1/5e11 = 1.8e-11 s/B. q and o become compute-bound from SRAM (8192 FLOP
+    # at 5e11 = 1.6384e-8 s > 384/5e10 + 4096/5e11 = 1.5872e-8 s) and save
+    # (4480/5e10 - 1.6384e-8)/4096 = 1.7875e-11 s/B; the FFN ops (8704/5e10 - 3.2768e-8)/8192
+    # = 1.725e-11; lm_head (17152/5e10 - 6.5536e-8)/16384 = 1.694e-11.
+    # Greedy order: k, v, rmsnorm, q, o, ffn_gate, ffn_up, ffn_down, lm_head.
+    def pinned(sram: float) -> list[str]:
+        ops = simulate_operators(TINY, chip(sram_bytes=sram), DECODE, EFF, POWER)
+        return [o.op_type for o in ops if o.weights_location == "sram"]
+
+    # 768 + 4096 + 4096 + 512 + 8192 = 17664: room for k, v, rmsnorm and q, not o
+    assert pinned(17664) == ["q_proj", "k_proj", "v_proj", "rmsnorm"]
+    # one byte less: q no longer fits beside the others, and nothing later does either
+    assert pinned(17663) == ["k_proj", "v_proj", "rmsnorm"]
+    # q alone would fit in 768 + 8192 = 8960 B, but k and v come first and fill it
+    assert pinned(8960) == ["k_proj", "v_proj"]
+    # room for everything: 768 + 2*8192 + 2*4096 + 3*16384 + 512 + 16384
+    assert len(pinned(768 + 16384 + 8192 + 49152 + 512 + 16384)) == 9
+    assert pinned(0) == []
+
+    res = simulate_config(TINY, chip(sram_bytes=17664), DECODE, EFF, POWER)
+    ops = by_type(res.ops)
+    assert ops["q_proj"].extra["sram_needed_bytes"] == 8192 + 768  # alone, with the reserve
+    assert res.extra["sram_activation_reserve_bytes"] == 768
+    assert res.extra["sram_pinned_weight_bytes"] == 8192 + 4096 + 4096 + 512
+    assert res.extra["sram_used_bytes"] == 17664
+    assert res.extra["sram_needed_bytes"] == 768 + 16384 + 8192 + 49152 + 512 + 16384
+    assert res.extra["ops_weights_in_sram"] == ["k_proj", "q_proj", "rmsnorm", "v_proj"]
+    # pinned q: 384 activation bytes over HBM (5e10) + 4096 weight bytes over SRAM (5e11);
+    # its pinning saves (4480/5e10 - 8192/5e11) s per layer, 2 layers
+    q = ops["q_proj"]
+    assert q.memory_time_s == pytest.approx(384 / 5e10 + 4096 / 5e11, rel=1e-12)
+    assert q.bound == "compute"
+    assert q.extra["sram_time_saved_s"] == pytest.approx(2 * (4480 / 5e10 - 8192 / 5e11))
+    assert ops["o_proj"].weights_location == "hbm" and ops["attn_sv"].weights_location is None
+    assert ops["all_reduce"].weights_location is None
+
+
+def test_compute_bound_weights_are_not_pinned():
+    # decode batch 64: q_proj is compute-bound from HBM (262144 FLOP at 5e11 = 5.2e-7 s
+    # > 16384 B at 5e10 = 3.3e-7 s), so pinning it saves nothing and it stays in HBM
+    run = RunConfig("decode", 64, 8, 4, 2, "bf16", "bf16", "bf16")
+    ops = by_type(simulate_operators(TINY, chip(sram_bytes=1e9), run, EFF, POWER))
+    assert ops["q_proj"].bound == "compute"
+    assert ops["q_proj"].weights_location == "hbm"
+    assert ops["q_proj"].extra["sram_time_saved_s"] == 0
+    assert ops["rmsnorm"].weights_location == "sram"  # memory-bound: pinned
 
 
 def test_gqa_kv_heads_replicate_beyond_kv_head_count():
@@ -359,3 +392,65 @@ def test_cli_simulate_reports_bad_spec_and_good_summary(tmp_path):
     assert res.exit_code == 0, res.output
     assert "8 configs" in res.output and "coview ingest" in res.output
     assert math.isfinite(pq.read_table(tmp_path / "o2" / "configs.parquet")["latency_s"][0].as_py())
+
+
+# ---------------------------------------------------------------- vectorised engine
+
+
+def assert_same_tables(spec) -> int:
+    """The vectorised tables equal the per-operator reference: numbers bit for bit, JSON by value."""
+    import json
+
+    import polars as pl
+
+    from coview.sim.sweep import build_tables, reference_tables
+
+    new, _ = build_tables(spec)
+    ref = reference_tables(spec)
+    for name in ("configs", "operators"):
+        a, b = pl.from_arrow(new[name]), pl.from_arrow(ref[name])
+        assert a.schema == b.schema, name
+        assert a.drop("extra").equals(b.drop("extra")), name
+        for x, y in zip(a["extra"], b["extra"], strict=True):
+            assert json.loads(x) == json.loads(y), (name, x, y)
+    return new["configs"].num_rows
+
+
+@pytest.mark.parametrize("sram", ["0", "9000", "17664", "40000", "1e9"])
+def test_vectorised_model_equals_the_reference_on_the_tiny_grid(tmp_path, sram):
+    from coview.sim.spec import load_spec
+
+    text = SPEC.replace("sram_bytes = 20000", f"sram_bytes = {sram}").replace(
+        "batch_sizes = [1, 4]", "batch_sizes = [1, 2, 4, 64]"
+    )
+    mixed = text.replace("tdp_w = 100", 'tdp_w = 100\nweight_dtype = "int8"')
+    for t in (text, mixed):
+        assert assert_same_tables(load_spec(write_spec(tmp_path, t))) == 16
+
+
+def test_vectorised_model_equals_the_reference_on_the_sample_systems(tmp_path):
+    from coview.sample_data import DEFAULT_SWEEP, MISMATCH_SWEEP
+    from coview.sim.spec import load_spec
+
+    text = (DEFAULT_SWEEP / "spec.toml").read_text()
+    for old, new in (
+        ("batch_sizes = [1, 2, 4, 8, 16, 32, 64, 128, 256]", "batch_sizes = [1, 8, 256]"),
+        ("tp = [1, 2, 4, 8, 16]", "tp = [1, 8, 16]"),
+    ):
+        assert old in text
+        text = text.replace(old, new)
+    assert assert_same_tables(load_spec(write_spec(tmp_path, text))) == 17 * 18
+    assert assert_same_tables(load_spec(MISMATCH_SWEEP / "spec.toml")) == 48
+
+
+def test_sim_spec_round_trips_through_json():
+    from coview.sample_data import DEFAULT_SWEEP, MISMATCH_SWEEP
+    from coview.sim.spec import load_spec, spec_from_json, spec_to_json
+
+    for folder in (DEFAULT_SWEEP, MISMATCH_SWEEP):
+        spec = load_spec(folder / "spec.toml")
+        assert spec_from_json(spec_to_json(spec)) == spec
+    with pytest.raises(SpecError, match="not a coview sweep spec"):
+        spec_from_json('{"format": "coview-sim-spec/1"}')
+    with pytest.raises(SpecError, match="unknown sim_spec format"):
+        spec_from_json('{"format": "other"}')

@@ -56,7 +56,8 @@ def build_demo_store(
     con = duckdb.connect(str(path))
     create_schema(con)
     con.execute(
-        "INSERT INTO sweeps VALUES ('demo', 'Demo sweep', 'coview-roofline', '1', 'tests', "
+        "INSERT INTO sweeps (sweep_id, name, simulator, simulator_version, source_path, ingested_at) "
+        "VALUES ('demo', 'Demo sweep', 'coview-roofline', '1', 'tests', "
         "TIMESTAMP '2026-01-01 00:00:00')"
     )
     con.execute(
