@@ -101,6 +101,7 @@ class Filters:
     dtype: str | None = None  # weight_dtype
     search: str = ""
     pareto_only: bool = False
+    fits_only: bool = False  # only configs that fit in memory (fits_memory NULL counts as fit)
 
 
 @dataclass
@@ -250,6 +251,8 @@ class Browser:
             params.append(f.dtype)
         if f.pareto_only:
             clauses.append("c.is_pareto")
+        if f.fits_only:
+            clauses.append("c.fits_memory IS NOT FALSE")
         for token in f.search.split():
             if "=" in token:
                 key, _, value = token.partition("=")
@@ -417,7 +420,7 @@ class Browser:
             conds = " AND ".join(f"c.{k} IS NOT DISTINCT FROM o.{k}" for k in keys + extra)
             rows = self._dicts(
                 "SELECT c.config_id, s.name AS system, c.system_id, c.tp, c.weight_dtype, "
-                "c.act_dtype, c.latency_s, c.perf_per_tco FROM configs c "
+                "c.act_dtype, c.latency_s, c.perf_per_tco, c.fits_memory FROM configs c "
                 "JOIN systems s USING (system_id) JOIN configs o ON o.config_id = ? "
                 f"WHERE c.system_id <> o.system_id AND {conds} "
                 "ORDER BY s.name, c.perf_per_tco DESC NULLS LAST",
