@@ -151,6 +151,10 @@ class Point:
     latency_s: float
     perf_per_tco: float
     is_pareto: bool
+    phase: str | None = None
+    batch_size: int | None = None
+    tp: int | None = None
+    weight_dtype: str | None = None
 
 
 @dataclass
@@ -342,25 +346,27 @@ class Browser:
         cond = " AND " if where else " WHERE "
         sql = (
             "WITH pts AS (SELECT c.config_id, c.system_id, c.latency_s, c.perf_per_tco, "
-            "coalesce(c.fits_memory, TRUE) AS fits "
+            "c.phase, c.batch_size, c.tp, c.weight_dtype, coalesce(c.fits_memory, TRUE) AS fits "
             f"FROM configs c JOIN systems s USING (system_id){where}{cond}"
             "c.latency_s > 0 AND c.perf_per_tco > 0), "
             "fr AS (SELECT *, max(perf_per_tco) OVER (PARTITION BY system_id ORDER BY latency_s, "
             "perf_per_tco DESC, config_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) "
             "AS best_before FROM pts WHERE fits) "
-            "SELECT config_id, system_id, latency_s, perf_per_tco FROM fr "
+            "SELECT config_id, system_id, latency_s, perf_per_tco, phase, batch_size, tp, "
+            "weight_dtype FROM fr "
             "WHERE best_before IS NULL OR perf_per_tco > best_before "
             "ORDER BY system_id, latency_s"
         )
         _, front = self._fetch(sql, params)
         data = PlotData()
         on_front: set[int] = set()
-        for cid, sid, lat, ppt in front:
-            data.frontiers.setdefault(sid, []).append(Point(cid, sid, lat, ppt, True))
+        for cid, sid, lat, ppt, *settings in front:
+            data.frontiers.setdefault(sid, []).append(Point(cid, sid, lat, ppt, True, *settings))
             on_front.add(cid)
         if max_others > 0:
             _, rest = self._fetch(
-                "SELECT c.config_id, c.system_id, c.latency_s, c.perf_per_tco "
+                "SELECT c.config_id, c.system_id, c.latency_s, c.perf_per_tco, c.phase, "
+                "c.batch_size, c.tp, c.weight_dtype "
                 f"FROM configs c JOIN systems s USING (system_id){where}{cond}"
                 "c.latency_s > 0 AND c.perf_per_tco > 0 AND c.fits_memory IS NOT FALSE "
                 "ORDER BY hash(c.config_id) LIMIT ?",
@@ -368,8 +374,8 @@ class Browser:
             )
             rest = [r for r in rest if r[0] not in on_front]
             data.sampled = len(rest) > max_others
-            for cid, sid, lat, ppt in rest[:max_others]:
-                data.others.setdefault(sid, []).append(Point(cid, sid, lat, ppt, False))
+            for cid, sid, lat, ppt, *settings in rest[:max_others]:
+                data.others.setdefault(sid, []).append(Point(cid, sid, lat, ppt, False, *settings))
         return data
 
     def best_per_system(self, filters: Filters) -> list[dict[str, Any]]:
@@ -435,6 +441,23 @@ class Browser:
                         best.append(r)
                 return best
         return []
+
+
+def _key(p: Point) -> tuple[float, float]:
+    return (float(f"{p.latency_s:.4g}"), float(f"{p.perf_per_tco:.4g}"))
+
+
+def coincident_points(data: PlotData) -> list[tuple[str, str, int]]:
+    """(system_a, system_b, n): n frontier points of a lie exactly on points of b."""
+    keys = {sid: {_key(p) for p in pts} for sid, pts in data.frontiers.items()}
+    sids = sorted(keys)
+    out = []
+    for i, a in enumerate(sids):
+        for b in sids[i + 1 :]:
+            n = len(keys[a] & keys[b])
+            if n:
+                out.append((a, b, n))
+    return out
 
 
 def class_breakdown(operators: list[dict[str, Any]]) -> dict[str, float]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -345,6 +346,8 @@ class CoviewApp(App):
             if self.active_tab == pane:
                 target.focus()
 
+        if pane == "chat":  # answers that came while the pane was hidden: show the newest
+            self.call_after_refresh(self.chat_pane.log_view.scroll_end, animate=False)
         if self.narrow and not target.display:
             self.call_after_refresh(focus)
         else:
@@ -391,18 +394,29 @@ class CoviewApp(App):
             keep_config = page_rows[0]["config_id"]  # start on the table's top row
         self.refresh_plot(keep_config)
 
+    def plot_phase(self) -> str | None:
+        """The phase the plot draws: the filter's, or with "all" the default one (a frontier
+        across prefill and decode means nothing; the table still shows every phase)."""
+        if self.filters.phase or self.summary is None:
+            return self.filters.phase
+        phases = self.summary.phases
+        return "decode" if "decode" in phases else (phases[0] if phases else None)
+
     def refresh_plot(self, keep_config: int | None = None) -> None:
         if self.browser is None:
             return
-        data = self.browser.plot_data(self.filters)
-        phase = self.filters.phase or "all phases"
-        dtype = self.filters.dtype or "all dtypes"
-        self.plot_pane.show(
-            data,
-            self.sys_styles,
-            f"perf/TCO vs latency · {phase} · {dtype} · fits in memory",
-            keep=keep_config,
-        )
+        phase = self.plot_phase()
+        data = self.browser.plot_data(replace(self.filters, phase=phase))
+        shown = phase or "all phases"
+        if self.filters.phase is None and phase is not None:
+            shown = f"{phase} (p: phase; table: all)"
+        bits = ["perf/TCO vs latency", shown, self.filters.dtype or "all dtypes"]
+        if self.filters.systems is not None:
+            bits.append(f"{len(self.filters.systems)} systems")
+        if self.filters.search:
+            bits.append(f"search '{self.filters.search}'")
+        bits.append("fits in memory")
+        self.plot_pane.show(data, self.sys_styles, " · ".join(bits), keep=keep_config)
 
     def set_context(self, config_id: int | None) -> None:
         self.context = Context(

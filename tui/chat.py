@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Collapsible, DataTable, Input, LoadingIndicator, Static
@@ -156,6 +157,14 @@ class ChatPane(Pane):
     """Context line, the conversation log, a 'thinking' line and the question box."""
 
     FOCUS_TARGET = "#question"
+    # Work from the question box too: the Input does not bind these keys.
+    BINDINGS = [
+        Binding("pageup", "scroll_log(-1)", "Scroll chat up", show=False, id="chat.page_up"),
+        Binding("pagedown", "scroll_log(1)", "Scroll chat down", show=False, id="chat.page_down"),
+        Binding(
+            "ctrl+o", "toggle_details", "Open/close SQL and evidence", id="chat.toggle_details"
+        ),
+    ]
 
     def compose(self) -> ComposeResult:
         yield StatusLine("", id="chat-context", classes="status")
@@ -164,7 +173,7 @@ class ChatPane(Pane):
             yield LoadingIndicator()
             yield Static("thinking... Esc to cancel", id="thinking-text")
         yield Input(
-            placeholder="Ask about the data (Enter sends; 'this config' = the selected one)",
+            placeholder="Ask (Enter sends; 'this config' = selected; PgUp/PgDn scroll; ^O SQL)",
             id="question",
         )
 
@@ -178,8 +187,32 @@ class ChatPane(Pane):
     def set_context_text(self, text: str) -> None:
         self.query_one("#chat-context", StatusLine).update(text)
 
+    def action_scroll_log(self, direction: int) -> None:
+        log = self.log_view
+        if direction < 0:
+            log.scroll_page_up(animate=False)
+        else:
+            log.scroll_page_down(animate=False)
+
+    def action_toggle_details(self) -> None:
+        """Open the last answer's SQL and evidence boxes (all of them), or close them."""
+        turn = self.last_turn()
+        if turn is None:
+            self.notify("No answer yet: ask a question first.", severity="warning")
+            return
+        boxes = list(turn.query(Collapsible))
+        if not boxes:
+            self.notify("This answer has no SQL or evidence.", severity="warning")
+            return
+        opening = any(b.collapsed for b in boxes)
+        for b in boxes:
+            b.collapsed = not opening
+        if opening:
+            self.call_after_refresh(self.log_view.scroll_to_widget, boxes[0], animate=False)
+
     def start_thinking(self, question: str) -> None:
         """Show the question as pending and the 'thinking' line until the answer comes."""
+        self.query_one("#thinking-text", Static).update("thinking... Esc to cancel")
         self.query_one("#thinking").display = True
         pending = Static(Text.assemble(("> ", "bold"), question), classes="question pending")
         self.log_view.mount(pending)

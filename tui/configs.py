@@ -23,17 +23,20 @@ from coview.tui.plot import ConfigSelected, DrillDown
 
 PAGE_SIZE = 200
 # Column order of the configs table: the ones people compare first.
+# At 80 columns the first nine are on screen: what a config is, whether it fits in memory,
+# and its latency, perf/TCO and tok/s; the rest are a ←/→ scroll away.
 TABLE_COLUMNS = (
     "config_id",
     "system",
-    "phase",
     "batch_size",
     "tp",
     "weight_dtype",
+    "fits_memory",
     "latency_s",
     "perf_per_tco",
-    "usd_per_1m_tokens",
     "throughput_tok_per_s",
+    "usd_per_1m_tokens",
+    "phase",
     "is_pareto",
     "num_chips",
     "input_len",
@@ -41,7 +44,6 @@ TABLE_COLUMNS = (
     "act_dtype",
     "weight_bytes_per_chip",
     "kv_bytes_per_chip",
-    "fits_memory",
 )
 assert set(TABLE_COLUMNS) == set(CONFIG_COLUMNS)
 
@@ -186,6 +188,7 @@ class ConfigsPane(Pane):
         bits.append(f"sort {fmt.HEADERS[self.sort]} {'↓' if self.descending else '↑'}")
         if f.pareto_only:
             bits.append("Pareto only")
+        bits.append("fitting only [m]" if f.fits_only else "all, NO = does not fit [m]")
         if f.phase:
             bits.append(f.phase)
         if f.dtype:
@@ -300,6 +303,10 @@ class ConfigsPane(Pane):
                 row["latency_s"],
                 row["perf_per_tco"],
                 bool(row["is_pareto"]),
+                row.get("phase"),
+                row.get("batch_size"),
+                row.get("tp"),
+                row.get("weight_dtype"),
             )
         self.post_message(ConfigSelected(cid, "table", point))
 

@@ -62,18 +62,23 @@ def class_bars(operators: list[dict[str, Any]], width: int = 30) -> Text:
     return t
 
 
+# The columns people read first come first, so `share`, `weights` (sram/hbm) and `bound`
+# are on screen at 80 columns; ←/→ scroll to the rest.
 OP_HEADERS = (
     "op",
+    "share",
+    "weights",
+    "bound",
     "cnt",
-    "FLOPs",
-    "bytes",
     "compute µs",
     "memory µs",
     "comm µs",
-    "bound",
-    "weights",
-    "share",
+    "FLOPs",
+    "bytes",
 )
+OPS_NOTE = "µs are per instance; an op runs cnt times per step; share = of step time"
+# A compare marks its largest change only when some operator really changes this much.
+MIN_CHANGE = 0.005
 
 
 def fill_operator_table(table: DataTable, operators: list[dict[str, Any]]) -> None:
@@ -95,69 +100,97 @@ def fill_operator_table(table: DataTable, operators: list[dict[str, Any]]) -> No
         name = ("> " if i == top else "  ") + str(op.get("op_type"))
         table.add_row(
             Text(name, style="bold" if i == top else ""),
+            Text(f"{tot / step:.1%}", style="bold" if i == top else ""),
+            op.get("weights_location") or "-",
+            op.get("bound") or "-",
             fmt.num(op.get("count")),
+            *cells,
             fmt.si(op.get("flops")),
             fmt.si(byts, "B"),
-            *cells,
-            op.get("bound") or "-",
-            op.get("weights_location") or "-",
-            Text(f"{tot / step:.1%}", style="bold" if i == top else ""),
         )
+
+
+def largest_change(rows: list[dict[str, Any]]) -> int:
+    """Index of the operator whose step time changes most, or -1 if none changes by more
+    than MIN_CHANGE of its time (all 1.00x: nothing to point at)."""
+    best, best_delta = -1, 0.0
+    for i, r in enumerate(rows):
+        ta, tb = r["time_a"], r["time_b"]
+        if ta is None or tb is None:
+            continue
+        delta = abs(tb - ta)
+        if delta > MIN_CHANGE * max(abs(ta), abs(tb)) and delta > best_delta:
+            best, best_delta = i, delta
+    return best
 
 
 def fill_diff_table(
     table: DataTable, a: list[dict[str, Any]], b: list[dict[str, Any]], name_a: str, name_b: str
 ) -> None:
-    """Per-operator differences of two configs; the largest absolute change is marked."""
+    """Per-operator differences of two configs (per-step totals); the largest change is marked."""
     rows = operator_diff(a, b)
     table.clear(columns=True)
-    table.add_columns("op", f"{name_a} µs", f"{name_b} µs", "B/A", "bound A/B", "weights A/B")
-    deltas = [abs((r["time_b"] or 0) - (r["time_a"] or 0)) for r in rows]
-    top = max(range(len(deltas)), key=deltas.__getitem__) if deltas else -1
+    table.add_columns(
+        "op", "B/A", f"A {name_a} µs/step", f"B {name_b} µs/step", "weights A/B", "bound A/B"
+    )
+    top = largest_change(rows)
     for i, r in enumerate(rows):
         ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}x"
         table.add_row(
             Text(("> " if i == top else "  ") + r["op_type"], style="bold" if i == top else ""),
+            Text(ratio, style="bold reverse" if i == top else ""),
             fmt.us(r["time_a"]),
             fmt.us(r["time_b"]),
-            Text(ratio, style="bold reverse" if i == top else ""),
-            f"{r['bound_a'] or '-'}/{r['bound_b'] or '-'}",
             f"{r['weights_a'] or '-'}/{r['weights_b'] or '-'}",
+            f"{r['bound_a'] or '-'}/{r['bound_b'] or '-'}",
         )
 
 
 class DetailView(VerticalScroll, can_focus=True):
-    """One config: parameters, totals, operator breakdown, class bars and an optional compare."""
+    """One config: parameters, totals, an optional compare (on top, where it is seen), the
+    operator breakdown and class bars."""
 
     BINDINGS = [
         Binding("j", "scroll_down", "Down", show=False, id="detail.down"),
         Binding("k", "scroll_up", "Up", show=False, id="detail.up"),
         Binding("g", "scroll_home", "Top", show=False, id="detail.top"),
         Binding("G", "scroll_end", "Bottom", show=False, id="detail.bottom"),
+        Binding("left,h", "scroll_tables(-8)", "Scroll tables left", show=False, id="detail.left"),
+        Binding(
+            "right,l", "scroll_tables(8)", "Scroll tables right", show=False, id="detail.right"
+        ),
     ]
 
     def compose(self):
         yield Static(
             "Select a config (Enter in the table or plot) to see its operators.", id="detail-params"
         )
-        yield Static("", id="detail-bars")
-        # tables inside the scrolling view do not take focus: j/k/arrows scroll the view
-        ops = DataTable(id="detail-ops", cursor_type="row", zebra_stripes=True)
-        ops.can_focus = False
-        yield ops
         yield Static("", id="compare-title")
-        diff = DataTable(id="detail-diff", cursor_type="row", zebra_stripes=True)
+        # tables inside the scrolling view do not take focus: j/k scroll the view, ←/→ the tables
+        diff = DataTable(id="detail-diff", cursor_type="none", zebra_stripes=True)
         diff.can_focus = False
         yield diff
+        yield Static("", id="ops-note", classes="status")
+        ops = DataTable(id="detail-ops", cursor_type="none", zebra_stripes=True)
+        ops.can_focus = False
+        yield ops
+        yield Static("", id="detail-bars")
 
     def on_mount(self) -> None:
         self.query_one("#detail-diff").display = False
+        self.query_one("#compare-title").display = False
+
+    def action_scroll_tables(self, cells: int) -> None:
+        for table in self.query(DataTable):
+            if table.display:
+                table.scroll_relative(x=cells, animate=False)
 
     def show(self, cfg: dict[str, Any], operators: list[dict[str, Any]]) -> None:
         self.query_one("#detail-params", Static).update(params_text(cfg))
         self.query_one("#detail-bars", Static).update(
             class_bars(operators) if operators else Text("no operator rows for this config")
         )
+        self.query_one("#ops-note", Static).update(Text(OPS_NOTE) if operators else "")
         fill_operator_table(self.query_one("#detail-ops", DataTable), operators)
         self.clear_compare()
 
@@ -171,19 +204,27 @@ class DetailView(VerticalScroll, can_focus=True):
         name_a = str(a_cfg.get("system") or "A")
         name_b = str(b_cfg.get("system") or "B")
         title = Text()
-        title.append("compare  ", style="bold")
-        title.append(f"A = {fmt.config_title(a_cfg)}  vs  B = {fmt.config_title(b_cfg)}\n")
+        title.append("compare  ", style="bold reverse")
+        title.append(f" A = {fmt.config_title(a_cfg)}  vs  B = {fmt.config_title(b_cfg)}\n")
         title.append(
             f"latency A {fmt.ms(a_cfg.get('latency_s'))} ms, B {fmt.ms(b_cfg.get('latency_s'))} ms;"
-            f" perf/TCO A {fmt.num(a_cfg.get('perf_per_tco'))}, B {fmt.num(b_cfg.get('perf_per_tco'))}"
+            f" perf/TCO A {fmt.num(a_cfg.get('perf_per_tco'))}, B {fmt.num(b_cfg.get('perf_per_tco'))}\n"
         )
-        self.query_one("#compare-title", Static).update(title)
+        title.append(
+            "µs/step = per-operator total over the step (time x count). Esc closes the compare."
+        )
+        ct = self.query_one("#compare-title", Static)
+        ct.update(title)
+        ct.display = True
         diff = self.query_one("#detail-diff", DataTable)
         fill_diff_table(diff, a_ops, b_ops, name_a[:8], name_b[:8])
         diff.display = True
+        self.scroll_home(animate=False)
 
     def clear_compare(self) -> None:
-        self.query_one("#compare-title", Static).update("")
+        ct = self.query_one("#compare-title", Static)
+        ct.update("")
+        ct.display = False
         diff = self.query_one("#detail-diff", DataTable)
         diff.clear(columns=True)
         diff.display = False

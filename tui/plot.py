@@ -15,22 +15,27 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
+from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from coview.store.browse import PlotData, Point
+from coview.store.browse import PlotData, Point, coincident_points
 from coview.tui import fmt
 from coview.tui.common import Pane, StatusLine
 
 # 16-colour safe names (they map onto the terminal's own palette) and a distinct marker each,
 # so systems stay apart with NO_COLOR too.
-COLORS = ["red", "green", "blue", "yellow", "magenta", "cyan", "white", "orange"]
+# Colours are ANSI palette numbers given to plotext and to Rich alike, so the plot and the
+# legend always agree (plotext's names differ from Rich's: its "orange" is Rich's "yellow",
+# and it has no "yellow" at all). Six distinct hues, then their bright variants.
+COLORS = [1, 2, 4, 3, 5, 6, 9, 10]
+COINCIDENT_MARKER = "="  # a point where two systems' frontiers coincide
 MARKERS = ["o", "x", "+", "*", "#", "%", "&", "$"]  # "@" is the selection
 
 
 @dataclass
 class SystemStyle:
     name: str
-    color: str
+    color: int
     marker: str
 
 
@@ -38,7 +43,7 @@ def legend_text(styles: dict[str, SystemStyle]) -> Text:
     """One line: each system's marker in its colour, then its name (the plot's legend)."""
     t = Text()
     for st in styles.values():
-        t.append(f"{st.marker}", style=f"bold {st.color}")
+        t.append(f"{st.marker}", style=f"bold color({st.color})")
         t.append(f" {st.name}  ")
     t.append("@", style="bold reverse")
     t.append(" selected")
@@ -185,6 +190,14 @@ class ParetoPlot(PlotextPlot, can_focus=True):
         """Repaint with the current data and highlight (the figure is built in render)."""
         self.refresh()
 
+    def _coincident_xy(self) -> list[tuple[float, float]]:
+        """Frontier points that two or more systems share (ms, perf/TCO)."""
+        seen: dict[tuple[str, str], int] = {}
+        for pts in self.data.frontiers.values():
+            for key in {(f"{p.latency_s:.4g}", f"{p.perf_per_tco:.4g}") for p in pts}:
+                seen[key] = seen.get(key, 0) + 1
+        return [(float(x) * 1e3, float(y)) for (x, y), n in seen.items() if n > 1]
+
     def _draw(self) -> None:
         plt = self.plt
         plt.clear_data()
@@ -220,11 +233,14 @@ class ParetoPlot(PlotextPlot, can_focus=True):
             xs = [p.latency_s * 1e3 for p in pts]
             ys = [p.perf_per_tco for p in pts]
             plt.plot(xs, ys, marker=st.marker, color=st.color)  # legend: a line below
+        same = self._coincident_xy()
+        if same:
+            plt.scatter([x for x, _ in same], [y for _, y in same], marker=COINCIDENT_MARKER)
         if self.highlight is not None:
             h = self.highlight
             plt.scatter([h.latency_s * 1e3], [h.perf_per_tco], marker="@", color="white")
         plt.xlabel("latency ms" + (" (log)" if log_x else ""))
-        plt.ylabel("perf/TCO" + (" (log)" if log_y else ""))
+        plt.ylabel("perf/TCO tok/s per $/h" + (" (log)" if log_y else ""))
         plt.title(self.plot_title)
 
 
@@ -235,7 +251,8 @@ class PlotPane(Pane):
 
     def compose(self) -> ComposeResult:
         yield ParetoPlot(id="plot")
-        yield StatusLine("", id="plot-legend", classes="status")
+        # a Static, not a StatusLine: the legend may wrap to a second line, which needs a layout
+        yield Static("", id="plot-legend", classes="status")
         yield StatusLine("", id="plot-status", classes="status")
 
     @property
@@ -243,7 +260,8 @@ class PlotPane(Pane):
         return self.query_one("#plot", ParetoPlot)
 
     def set_styles(self, styles: dict[str, SystemStyle]) -> None:
-        self.query_one("#plot-legend", StatusLine).update(legend_text(styles))
+        self.legend = legend_text(styles)
+        self.query_one("#plot-legend", Static).update(self.legend)
 
     def show(
         self,
@@ -257,6 +275,13 @@ class PlotPane(Pane):
         n = sum(len(v) for v in data.frontiers.values())
         extra = " (other points sampled)" if data.sampled else ""
         self.summary = f"{n} frontier points{extra}"
+        legend = legend_text(styles)
+        for a, b, k in coincident_points(data):
+            na = styles[a].name if a in styles else a
+            nb = styles[b].name if b in styles else b
+            legend.append(f"  {COINCIDENT_MARKER} {na} = {nb} at {k} points")
+        self.legend = legend
+        self.query_one("#plot-legend", Static).update(legend)
         self.update_status()
 
     def select_config(self, config_id: int, point: Point | None = None) -> bool:
@@ -272,8 +297,18 @@ class PlotPane(Pane):
         else:
             st = plot.styles_by_system.get(h.system_id)
             name = st.name if st else ""
+            settings = " ".join(
+                x
+                for x in (
+                    h.phase or "",
+                    f"b{h.batch_size}" if h.batch_size is not None else "",
+                    f"tp{h.tp}" if h.tp is not None else "",
+                    h.weight_dtype or "",
+                )
+                if x
+            )
             text = (
-                f"@ #{h.config_id} {name} {fmt.ms(h.latency_s)} ms perf/TCO "
-                f"{fmt.num(h.perf_per_tco)} · ←/→ frontier ↑/↓ system Enter open"
+                f"@ #{h.config_id} {name} {settings} {fmt.ms(h.latency_s)} ms "
+                f"perf/TCO {fmt.num(h.perf_per_tco)} · ←/→ ↑/↓ Enter"
             )
         self.query_one("#plot-status", StatusLine).update(text)

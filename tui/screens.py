@@ -35,7 +35,11 @@ def binding_rows(app: App, classes: list[tuple[str, type]]) -> list[tuple[str, s
 class HelpScreen(ModalScreen[None]):
     """Every key, generated from the bindings (remapped keys included)."""
 
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help.close")]
+    BINDINGS = [
+        Binding("escape,q,question_mark", "dismiss", "Close", id="help.close"),
+        Binding("G,ctrl+end", "last", "Last row", show=False, id="help.last"),
+        Binding("g,ctrl+home", "first", "First row", show=False, id="help.first"),
+    ]
 
     def __init__(self, rows: list[tuple[str, str, str, str]]) -> None:
         super().__init__()
@@ -44,7 +48,10 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box"):
             yield Static(
-                Text('coview keys (remap any in the config file: [keys] id = "key"). Esc closes.'),
+                Text(
+                    'coview keys (remap any in the config file: [keys] id = "key"). '
+                    "↑/↓ PgUp/PgDn g/G move, Esc closes."
+                ),
                 id="help-title",
             )
             table = DataTable(id="help-table", cursor_type="row", zebra_stripes=True)
@@ -55,6 +62,13 @@ class HelpScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#help-table").focus()
+
+    def action_last(self) -> None:
+        table = self.query_one("#help-table", DataTable)
+        table.move_cursor(row=table.row_count - 1)
+
+    def action_first(self) -> None:
+        self.query_one("#help-table", DataTable).move_cursor(row=0)
 
 
 class PickScreen(ModalScreen[Any]):
