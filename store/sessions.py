@@ -316,6 +316,43 @@ class SessionWriter:
             self._write({"type": "config", "config_id": config_id, "time": _utcnow(), **snap})
             self._configs.add(config_id)
 
+    def record_compare(self, config_a: int, config_b: int) -> None:
+        """Save a compare of two configs (the TUI's `c`): both are snapshotted, so review and
+        export can show the per-operator differences without the store."""
+        for cid in (config_a, config_b):
+            self.record_config(cid)
+        self._write({"type": "compare", "a": int(config_a), "b": int(config_b), "time": _utcnow()})
+
+
+def compare_markdown(session: Session, compare: dict[str, Any]) -> list[str]:
+    """Markdown lines for one saved compare: per-operator step times of A and B (µs/step)."""
+    from coview.store.browse import operator_diff
+
+    a, b = session.configs.get(compare.get("a")), session.configs.get(compare.get("b"))
+    if a is None or b is None:
+        return [f"_compare {compare.get('a')} vs {compare.get('b')}: config snapshot missing_"]
+
+    def name(snap: dict[str, Any]) -> str:
+        c = snap["config"]
+        return str(c.get("system_name") or c.get("system_id") or "?")
+
+    def us(v: Any) -> str:
+        return "-" if v is None else f"{v * 1e6:,.1f}"
+
+    rows = [
+        [
+            r["op_type"],
+            us(r["time_a"]),
+            us(r["time_b"]),
+            "-" if r["ratio"] is None else f"{r['ratio']:.2f}x",
+            f"{r['weights_a'] or '-'}/{r['weights_b'] or '-'}",
+        ]
+        for r in operator_diff(a.get("operators") or [], b.get("operators") or [])
+    ]
+    head = f"A = config {compare['a']} ({name(a)}), B = config {compare['b']} ({name(b)})"
+    cols = ["op", "A µs/step", "B µs/step", "B/A", "weights A/B"]
+    return [head, "", _md_table(cols, rows, cap=100)]
+
 
 def _fsync_dir(directory: Path) -> None:
     """Make the new file's directory entry durable too (POSIX; a no-op where unsupported)."""
@@ -343,6 +380,7 @@ class Session:
     turns: list[dict[str, Any]] = field(default_factory=list)
     configs: dict[int, dict[str, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    compares: list[dict[str, Any]] = field(default_factory=list)  # {"a": id, "b": id, "time"}
 
     @property
     def id(self) -> str:
@@ -442,6 +480,8 @@ def load_session(id_or_path: str) -> Session:
                     "config": event.get("config", {}),
                     "operators": event.get("operators", []),
                 }
+        elif kind == "compare":
+            session.compares.append(event)
         # unknown event types from newer versions are ignored
     if session is None:
         raise SessionError(f"{path} is empty or has no session header; it is not a usable session.")
@@ -727,6 +767,14 @@ def export_markdown(session: Session) -> str:
                     plot,
                     "```",
                 ]
+    if session.compares:
+        out += ["", "## Compares", ""]
+        for k, cmp in enumerate(session.compares, start=1):
+            out += [f"### {k}. config {cmp.get('a')} vs config {cmp.get('b')}", ""]
+            out += compare_markdown(session, cmp) + [""]
+            for cid in (cmp.get("a"), cmp.get("b")):
+                if cid in session.configs and cid not in referred_all:
+                    referred_all.append(cid)
     if referred_all:
         out += ["", "## Configs referred to", ""]
         for cid in referred_all:

@@ -361,6 +361,16 @@ async def test_compare_is_on_top_with_per_step_units(demo_store):
         labels = [c.label.plain for c in diff.ordered_columns]
         assert sum("µs/step" in lab for lab in labels) == 2
         assert "per instance" in str(app.query_one("#ops-note").render())
+        # the compare is saved in the session and exported with it
+        from coview.store.sessions import export_markdown, load_session
+
+        await app.workers.wait_for_complete()
+        saved = load_session(str(app._session.path))
+        a = app.detail_config["config_id"]
+        assert [(c["a"], c["b"]) for c in saved.compares] == [(a, saved.compares[0]["b"])]
+        assert saved.compares[0]["b"] != a and saved.compares[0]["b"] in saved.configs
+        text = export_markdown(saved)
+        assert "## Compares" in text and "A µs/step" in text
 
 
 # ---- 9. the mismatch sweep with a config selected --------------------------------------
