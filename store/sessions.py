@@ -607,10 +607,45 @@ def _md_table(columns: list[str], rows: list[list[Any]], cap: int = MD_ROW_CAP) 
     return "\n".join(out)
 
 
-def pareto_text(points: list[dict[str, Any]], width: int = 78, height: int = 22) -> str:
+def readable_evidence(columns: list[str], rows: list[list[Any]]) -> tuple[list[str], list]:
+    """Evidence in readable units for the export: *_s columns in ms, *bytes* columns in GB,
+    the unit named in the header (the stored rows keep base SI units)."""
+    scale: dict[int, float] = {}
+    names = []
+    for i, c in enumerate(columns):
+        if c.endswith("_s") and c not in ("tok_per_s",) and not c.endswith("per_s"):
+            scale[i], c = 1e3, f"{c.removesuffix('_s')} (ms)"
+        elif "bytes" in c and not c.endswith("per_s"):
+            scale[i], c = 1e-9, f"{c} (GB)"
+        names.append(c)
+    out = []
+    for r in rows:
+        out.append(
+            [
+                v * scale[i] if i in scale and isinstance(v, int | float) and not isinstance(v, bool)
+                else v
+                for i, v in enumerate(r)
+            ]
+        )  # fmt: skip
+    return names, out
+
+
+def marker_map(names: list[str]) -> dict[str, str]:
+    """One marker per system name, fixed for a whole export (sorted names, so every plot of
+    a report uses the same marker for the same system)."""
+    return {n: MARKERS[k % len(MARKERS)] for k, n in enumerate(sorted(set(names)))}
+
+
+def pareto_text(
+    points: list[dict[str, Any]],
+    width: int = 78,
+    height: int = 22,
+    markers: dict[str, str] | None = None,
+) -> str:
     """A plain-text scatter of perf/TCO against latency (ms), one marker per system.
 
     points: dicts with system, latency_s, perf_per_tco. Log axes when a range spans >100x.
+    markers: system name -> marker, to keep markers the same across the plots of a report.
     """
     import plotext as plt
 
@@ -628,16 +663,20 @@ def pareto_text(points: list[dict[str, Any]], width: int = 78, height: int = 22)
     for p in pts:
         if str(p.get("system")) not in systems:
             systems.append(str(p.get("system")))
+    marker_of = markers or {}
+    mark = {
+        system: marker_of.get(system, MARKERS[k % len(MARKERS)]) for k, system in enumerate(systems)
+    }
     plt.clear_figure()
     plt.plotsize(width, height)
     plt.theme("clear")
-    for k, system in enumerate(systems):
+    for system in systems:
         mine = sorted(
             (p for p in pts if str(p.get("system")) == system), key=lambda p: p["latency_s"]
         )
         xs = [p["latency_s"] * 1e3 for p in mine]
         ys = [p["perf_per_tco"] for p in mine]
-        plt.scatter(xs, ys, marker=MARKERS[k % len(MARKERS)])
+        plt.scatter(xs, ys, marker=mark[system])
     xs_all = [p["latency_s"] * 1e3 for p in pts]
     ys_all = [p["perf_per_tco"] for p in pts]
     if max(xs_all) / min(xs_all) > 100:
@@ -649,7 +688,7 @@ def pareto_text(points: list[dict[str, Any]], width: int = 78, height: int = 22)
     plt.clear_figure()
     lines = [line.rstrip() for line in _ANSI.sub("", text).splitlines()]
     # The legend goes below the plot: plotext draws its own over the top-left points.
-    legend = "  ".join(f"{MARKERS[k % len(MARKERS)]} {name}" for k, name in enumerate(systems))
+    legend = "  ".join(f"{mark[name]} {name}" for name in systems)
     return "\n".join(["y: perf/TCO (tokens/s per $/h), x: latency (ms)", *lines, legend])
 
 
@@ -708,6 +747,13 @@ def export_markdown(session: Session) -> str:
     for w in session.warnings:
         out += ["", f"> **Note:** {w}"]
     referred_all: list[int] = []
+    names = [
+        str(snap["config"].get("system_name") or snap["config"].get("system_id"))
+        for snap in session.configs.values()
+    ]
+    for turn in session.turns:
+        names += [str(p.get("system")) for p in _turn_points(session, turn)]
+    markers = marker_map(names)
     for turn in session.turns:
         out += ["", f"## {turn.get('n', '?')}. {turn.get('question', '')}", ""]
         status = turn.get("status", "?")
@@ -745,7 +791,7 @@ def export_markdown(session: Session) -> str:
                 shown = f"{len(rows)} of more rows (truncated)"
             out.append(f"Evidence ({shown}):")
             out.append("")
-            out.append(_md_table(ev.get("columns") or [], rows))
+            out.append(_md_table(*readable_evidence(list(ev.get("columns") or []), rows)))
         if not turn.get("evidence") and turn.get("sql"):
             for sql in turn["sql"]:
                 out += ["", "```sql", str(sql).strip(), "```"]
@@ -757,7 +803,7 @@ def export_markdown(session: Session) -> str:
             out += ["", "Configs referred to: " + ", ".join(str(c) for c in refs)]
         points = _turn_points(session, turn)
         if len(points) >= 2:
-            plot = pareto_text(points)
+            plot = pareto_text(points, markers=markers)
             if plot:
                 out += [
                     "",
@@ -810,7 +856,8 @@ def export_markdown(session: Session) -> str:
                     **session.configs[c]["config"],
                 }
                 for c in referred_all
-            ]
+            ],
+            markers=markers,
         )
         if plot and len(referred_all) >= 2:
             out += ["", "### Pareto view of the referred configs", "", "```text", plot, "```"]

@@ -392,3 +392,63 @@ async def test_why_faster_on_the_mismatch_sweep_with_a_config_selected(tmp_path)
         await ask(pilot, app, "Why is xPU-B faster than xPU-A?")
         turn = list(app.query(TurnView))[-1]
         assert "IndexError" not in turn.turn["answer"]
+
+
+# ---- 10. review names, export markers and units, no startup flash ----------------------
+async def test_review_shows_system_names_and_stacks_at_80_columns(demo_store):
+    from coview.engine.types import Context
+    from coview.store.sessions import SessionWriter, load_session
+    from coview.tui.app import ReviewApp
+
+    writer = SessionWriter.create(demo_store, "fake")
+    writer.append_turn(FakePipeline().ask("what is it", context=Context(config_id=3)), Context(3))
+    app = ReviewApp(load_session(str(writer.path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#review-config-table")
+        assert str(table.get_cell_at((0, 1))) == "H100"  # the name, not the id 'h100'
+        assert app.screen.has_class("-narrow")
+        chat, configs = (
+            app.screen.query_one("#review-chat"),
+            app.screen.query_one("#review-configs"),
+        )
+        assert chat.region.width == configs.region.width == 80  # stacked, full width each
+
+
+def test_export_markers_are_fixed_per_system():
+    from coview.store.sessions import marker_map, pareto_text
+
+    markers = marker_map(["xPU-B", "H100", "xPU-A"])
+    one = [
+        {"system": "xPU-A", "latency_s": 0.01, "perf_per_tco": 10.0},
+        {"system": "xPU-B", "latency_s": 0.02, "perf_per_tco": 20.0},
+    ]
+    two = [{"system": "xPU-B", "latency_s": 0.02, "perf_per_tco": 20.0}, *one[:1]]
+    legends = [pareto_text(pts, markers=markers).splitlines()[-1] for pts in (one, two)]
+    assert f"{markers['xPU-B']} xPU-B" in legends[0] and f"{markers['xPU-B']} xPU-B" in legends[1]
+    assert f"{markers['xPU-A']} xPU-A" in legends[1]
+
+
+def test_export_evidence_in_readable_units():
+    from coview.store.sessions import readable_evidence
+
+    cols, rows = readable_evidence(["latency_s", "weight_bytes_per_chip", "tp"], [[0.0125, 2e9, 4]])
+    assert cols == ["latency (ms)", "weight_bytes_per_chip (GB)", "tp"]
+    assert rows == [[12.5, 2.0, 4]]
+
+
+async def test_plot_says_loading_before_the_store_answers():
+    from textual.app import App
+
+    class OnlyPlot(App):
+        def compose(self):
+            yield ParetoPlot(id="plot")
+
+    app = OnlyPlot()
+    async with app.run_test(size=(60, 20)) as pilot:
+        await pilot.pause()
+        plot = app.query_one(ParetoPlot)
+        first = str(plot.render())
+        assert "loading the store" in first and "no configs match" not in first
+        plot.set_data(PlotData(), {}, "t")
+        assert "no configs match the filters" in str(plot.render())

@@ -85,6 +85,7 @@ class ParetoPlot(PlotextPlot, can_focus=True):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.data = PlotData()
+        self.loaded = False  # set_data has run: an empty plot now means no match
         self.styles_by_system: dict[str, SystemStyle] = {}
         self.system_order: list[str] = []
         self.sys_index = 0
@@ -98,6 +99,7 @@ class ParetoPlot(PlotextPlot, can_focus=True):
     ) -> None:
         """Replace the points; keep the highlighted config if it is still there."""
         self.data = data
+        self.loaded = True
         self.styles_by_system = styles
         self.system_order = [s for s in styles if s in data.frontiers]
         self.plot_title = title
@@ -207,7 +209,8 @@ class ParetoPlot(PlotextPlot, can_focus=True):
         ppts = [p.perf_per_tco for pts in self.data.frontiers.values() for p in pts]
         ppts += [p.perf_per_tco for pts in self.data.others.values() for p in pts]
         if not lats:
-            plt.title("no configs match the filters")
+            # before the store has answered there is nothing to say yet (no false alarm)
+            plt.title("no configs match the filters" if self.loaded else "loading the store...")
             return
         log_x = max(lats) / max(min(lats), 1e-12) > 20
         log_y = max(ppts) / max(min(ppts), 1e-12) > 20

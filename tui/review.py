@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from coview.tui import fmt
 from coview.tui.chat import TurnView
+from coview.tui.common import set_class
 from coview.tui.detail import DetailView
 
 
@@ -62,14 +63,19 @@ class ReviewScreen(Screen):
                 yield DetailView(id="detail")
         yield Footer()
 
+    def on_resize(self, event) -> None:
+        # below 120 columns the chat and the configs stack instead of sharing 40 columns each
+        set_class(self, event.size.width < 120, "-narrow")
+
     def on_mount(self) -> None:
+        set_class(self, self.app.size.width < 120, "-narrow")
         table = self.query_one("#review-config-table", DataTable)
         table.add_columns("id", "system", "phase", "batch", "tp", "w", "latency ms", "perf/TCO")
         for cid, snap in self.session.configs.items():
             c = snap.get("config", {})
             table.add_row(
                 str(cid),
-                str(c.get("system") or c.get("system_id", "")),
+                str(c.get("system_name") or c.get("system") or c.get("system_id", "")),
                 str(c.get("phase", "")),
                 fmt.num(c.get("batch_size")),
                 fmt.num(c.get("tp")),
