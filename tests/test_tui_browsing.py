@@ -452,3 +452,11 @@ async def test_plot_says_loading_before_the_store_answers():
         assert "loading the store" in first and "no configs match" not in first
         plot.set_data(PlotData(), {}, "t")
         assert "no configs match the filters" in str(plot.render())
+
+
+async def test_status_lines_show_brackets_literally(demo_store):
+    """'[m]' in the table status (and any store text in a status line) is not markup."""
+    app = make_app(demo_store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        assert "fitting only [m]" in str(app.query_one("#table-status").render())

@@ -62,8 +62,29 @@ __all__ = [
 ]
 
 NARROW_WIDTH = 120  # below this many columns the panes become tabs
-PANES = ("plot", "table", "detail", "chat")
+
+
+def insights_pane_class() -> type | None:
+    """The Insights pane, if coview.tui.insights provides one.
+
+    The plug point for the pane another module owns: tui/insights.py defines
+    `InsightsPane(Pane)` (a self-contained widget fed by an engine function, with its own
+    bindings, messages and FOCUS_TARGET); the app then adds it as pane "insights" with its
+    tab, Tab-cycle place and the pane('insights') action. Until the module exists, nothing
+    changes.
+    """
+    try:
+        from coview.tui.insights import InsightsPane
+    except ImportError:
+        return None
+    return InsightsPane
+
+
+PANES: tuple[str, ...] = ("plot", "table", "detail", "chat")
+if insights_pane_class() is not None:
+    PANES = (*PANES, "insights")
 PANE_TITLES = {
+    "insights": "Insights",
     "plot": "Plot",
     "table": "Configs",
     "detail": "Detail",
@@ -90,6 +111,9 @@ class MainScreen(Screen):
                 yield ConfigsPane(id="pane-table", classes="pane")
                 yield DetailPane(id="pane-detail", classes="pane")
                 yield ChatPane(id="pane-chat", classes="pane")
+                insights = insights_pane_class()
+                if insights is not None:
+                    yield insights(id="pane-insights", classes="pane")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -263,6 +287,8 @@ class CoviewApp(App):
         # "this config" is the point the plot shows selected, from the first frame on
         highlight = self.plot_pane.plot.highlight
         self.set_context(highlight.config_id if highlight else None)
+        if highlight is not None:  # the detail pane shows the selected point from the start
+            self.show_detail(highlight.config_id)
         self.plot_pane.plot.focus()
         if self._on_ready is not None:
             self.call_after_refresh(self._on_ready, self)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual.containers import Vertical
 from textual.widget import Widget
 
@@ -37,4 +38,6 @@ class StatusLine(Widget):
             self.refresh()
 
     def render(self) -> Any:
-        return self._text
+        # a plain str would be parsed as markup: "[m]" vanished and store names could style
+        # the line; a str is shown as it is
+        return Text(self._text) if isinstance(self._text, str) else self._text
