@@ -435,20 +435,22 @@ class Browser:
             self._models_per_sweep[f.sweep_id] = int(rows[0][0])
         return self._models_per_sweep[f.sweep_id] == 1
 
-    def best_per_system(self, filters: Filters) -> list[dict[str, Any]]:
+    def best_per_system(self, filters: Filters, fitting_only: bool = True) -> list[dict[str, Any]]:
         """The highest perf/TCO config of each system under the filters, among configs that
-        fit in memory (a config that cannot run is never "best")."""
+        fit in memory (a config that cannot run is never "best"); fitting_only=False ranks
+        every config (rows say fits_memory, so a caller can mark those that do not fit)."""
         where, params = self._where(filters)
         cond = " AND " if where else " WHERE "
-        if self._stored_frontier_applies(filters):
+        fits = "c.fits_memory IS NOT FALSE" if fitting_only else "TRUE"
+        if fitting_only and self._stored_frontier_applies(filters):
             # the best perf/TCO point of a system is on its frontier: read only those rows
             where, cond = f"{where}{cond}c.is_pareto", " AND "
         return self._dicts(
             "SELECT * FROM (SELECT c.config_id, c.system_id, s.name AS system, c.phase, "
-            "c.batch_size, c.tp, c.weight_dtype, c.latency_s, c.perf_per_tco, "
+            "c.batch_size, c.tp, c.weight_dtype, c.latency_s, c.perf_per_tco, c.fits_memory, "
             "row_number() OVER (PARTITION BY c.system_id ORDER BY c.perf_per_tco DESC NULLS LAST, "
             f"c.config_id) AS rk FROM configs c JOIN systems s USING (system_id){where}"
-            f"{cond}c.fits_memory IS NOT FALSE) "
+            f"{cond}{fits}) "
             "WHERE rk = 1 ORDER BY perf_per_tco DESC NULLS LAST",
             params,
         )

@@ -594,7 +594,7 @@ class CoviewApp(App):
         """Each system's best perf/TCO point under the filters; pick one to drill into it."""
         if self.browser is None:
             return
-        best = self.browser.best_per_system(self.filters)
+        best = self.browser.best_per_system(self.filters, fitting_only=self.filters.fits_only)
         self.best_rows = best
         if not best:
             self.notify("No configs match the filters.", severity="warning")
@@ -603,7 +603,8 @@ class CoviewApp(App):
             (
                 f"{r['system']:<8} #{r['config_id']:<5} b{r['batch_size']} tp{r['tp']} "
                 f"{r['weight_dtype']}  perf/TCO {fmt.num(r['perf_per_tco'])} "
-                f"@ {fmt.ms(r['latency_s'])} ms",
+                f"@ {fmt.ms(r['latency_s'])} ms"
+                + ("  DOES NOT FIT" if r.get("fits_memory") is False else ""),
                 r["config_id"],
             )
             for r in best
@@ -611,7 +612,10 @@ class CoviewApp(App):
         phase = self.filters.phase or "all phases"
         self.push_screen(
             PickScreen(
-                f"Best perf/TCO per system ({phase}, fits in memory); Enter opens one:", opts
+                f"Best perf/TCO per system ({phase}, "
+                + ("fits in memory" if self.filters.fits_only else "all configs, m: fitting only")
+                + "); Enter opens one:",
+                opts,
             ),
             self._open_best,
         )
