@@ -87,6 +87,9 @@ OPERATOR_COLUMNS: tuple[str, ...] = (
 )
 
 
+_BUCKETS = 10007  # hash buckets for the plot's sample of non-frontier points
+
+
 class SearchError(ValueError):
     """A `/` search the store cannot run; the message says what form works."""
 
@@ -101,6 +104,7 @@ class Filters:
     dtype: str | None = None  # weight_dtype
     search: str = ""
     pareto_only: bool = False
+    fits_only: bool = False  # only configs that fit in memory (fits_memory NULL counts as fit)
 
 
 @dataclass
@@ -150,6 +154,10 @@ class Point:
     latency_s: float
     perf_per_tco: float
     is_pareto: bool
+    phase: str | None = None
+    batch_size: int | None = None
+    tp: int | None = None
+    weight_dtype: str | None = None
 
 
 @dataclass
@@ -173,6 +181,7 @@ class Browser:
         # snapshots, so DuckDB lets them share this process's database instance.
         self.con = connect(self.store_path, read_only=True)
         self._lock = threading.Lock()
+        self._models_per_sweep: dict[str, int] = {}
 
     def close(self) -> None:
         with self._lock:
@@ -201,18 +210,27 @@ class Browser:
         sweep_list = [(str(a), str(b)) for a, b in sweeps]
         if sweep_id is None and sweep_list:
             sweep_id = sweep_list[0][0]
-        params = [sweep_id]
-        _, sysrows = self._fetch(
-            "SELECT s.system_id, s.name, s.vendor FROM systems s WHERE s.system_id IN "
-            "(SELECT DISTINCT system_id FROM configs WHERE sweep_id = ?) ORDER BY s.name",
-            params,
+        # one grouped scan of configs gives systems, phases, dtypes, models and the count
+        _, groups = self._fetch(
+            "SELECT system_id, phase, weight_dtype, model_id, count(*) FROM configs "
+            "WHERE sweep_id = ? GROUP BY ALL",
+            [sweep_id],
         )
-        _, agg = self._fetch(
-            "SELECT list(DISTINCT phase), list(DISTINCT weight_dtype), count(*), "
-            "min(model_id) FROM configs WHERE sweep_id = ?",
-            params,
-        )
-        phases, dtypes, n, model_id = agg[0] if agg else ([], [], 0, None)
+        sys_ids = sorted({g[0] for g in groups})
+        sysrows = []
+        if sys_ids:
+            _, sysrows = self._fetch(
+                "SELECT system_id, name, vendor FROM systems WHERE system_id IN "
+                f"({', '.join('?' * len(sys_ids))}) ORDER BY name",
+                sys_ids,
+            )
+        phases = {g[1] for g in groups}
+        dtypes = {g[2] for g in groups}
+        models = sorted({str(g[3]) for g in groups if g[3] is not None})
+        n = sum(g[4] for g in groups)
+        model_id = models[0] if models else None
+        if sweep_id is not None:
+            self._models_per_sweep[sweep_id] = len(models)
         model = None
         if model_id is not None:
             _, mrows = self._fetch("SELECT name FROM models WHERE model_id = ?", [model_id])
@@ -250,6 +268,8 @@ class Browser:
             params.append(f.dtype)
         if f.pareto_only:
             clauses.append("c.is_pareto")
+        if f.fits_only:
+            clauses.append("c.fits_memory IS NOT FALSE")
         for token in f.search.split():
             if "=" in token:
                 key, _, value = token.partition("=")
@@ -274,6 +294,14 @@ class Browser:
                 params.extend([f"%{token}%"] * len(_SEARCH_TEXT))
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
+    @staticmethod
+    def _from(f: Filters, sort: str | None = None) -> str:
+        """configs, joined to systems only when a search or the sort needs the system name
+        (the join makes DuckDB carry every column of 1M rows to the top-N)."""
+        if f.search or sort == "system":
+            return "configs c JOIN systems s USING (system_id)"
+        return "configs c"
+
     def page_configs(
         self,
         filters: Filters,
@@ -288,9 +316,11 @@ class Browser:
         where, params = self._where(filters)
         cols = ", ".join(f"{_SORT_SQL[c]} AS {c}" for c in CONFIG_COLUMNS)
         order = f"{_SORT_SQL[sort]} {'DESC' if descending else 'ASC'} NULLS LAST, c.config_id"
+        # the page's ids first (top-N over few columns), then their rows with system names
         sql = (
-            f"SELECT {cols} FROM configs c JOIN systems s USING (system_id){where} "
-            f"ORDER BY {order} LIMIT ? OFFSET ?"
+            f"SELECT {cols} FROM configs c JOIN systems s USING (system_id) "
+            f"WHERE c.config_id IN (SELECT c.config_id FROM {self._from(filters, sort)}{where} "
+            f"ORDER BY {order} LIMIT ? OFFSET ?) ORDER BY {order}"
         )
         names, rows = self._fetch(sql, [*params, limit + 1, offset])
         has_more = len(rows) > limit
@@ -304,9 +334,7 @@ class Browser:
     def count_configs(self, filters: Filters) -> int:
         """COUNT(*) of the filtered configs (configs is small next to operators)."""
         where, params = self._where(filters)
-        _, rows = self._fetch(
-            f"SELECT count(*) FROM configs c JOIN systems s USING (system_id){where}", params
-        )
+        _, rows = self._fetch(f"SELECT count(*) FROM {self._from(filters)}{where}", params)
         return int(rows[0][0])
 
     def position_of(
@@ -319,7 +347,7 @@ class Browser:
         order = f"{_SORT_SQL[sort]} {'DESC' if descending else 'ASC'} NULLS LAST, c.config_id"
         _, rows = self._fetch(
             f"SELECT rn FROM (SELECT c.config_id, row_number() OVER (ORDER BY {order}) - 1 AS rn "
-            f"FROM configs c JOIN systems s USING (system_id){where}) WHERE config_id = ?",
+            f"FROM {self._from(filters, sort)}{where}) WHERE config_id = ?",
             [*params, config_id],
         )
         return int(rows[0][0]) if rows else None
@@ -337,49 +365,92 @@ class Browser:
         f = Filters(**{**filters.__dict__, "pareto_only": False})
         where, params = self._where(f)
         cond = " AND " if where else " WHERE "
-        sql = (
-            "WITH pts AS (SELECT c.config_id, c.system_id, c.latency_s, c.perf_per_tco, "
-            "coalesce(c.fits_memory, TRUE) AS fits "
-            f"FROM configs c JOIN systems s USING (system_id){where}{cond}"
-            "c.latency_s > 0 AND c.perf_per_tco > 0), "
-            "fr AS (SELECT *, max(perf_per_tco) OVER (PARTITION BY system_id ORDER BY latency_s, "
-            "perf_per_tco DESC, config_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) "
-            "AS best_before FROM pts WHERE fits) "
-            "SELECT config_id, system_id, latency_s, perf_per_tco FROM fr "
-            "WHERE best_before IS NULL OR perf_per_tco > best_before "
-            "ORDER BY system_id, latency_s"
+        src = self._from(f)
+        point_cols = (
+            "c.config_id, c.system_id, c.latency_s, c.perf_per_tco, c.phase, c.batch_size, "
+            "c.tp, c.weight_dtype"
         )
+        if self._stored_frontier_applies(f):
+            # is_pareto is this very frontier (per sweep, model, phase, system, among configs
+            # that fit): reading it skips a window over every config (1.5 s at 1M configs)
+            sql = (
+                f"SELECT {point_cols} FROM {src}{where}{cond}c.is_pareto "
+                "AND c.fits_memory IS NOT FALSE AND c.latency_s > 0 AND c.perf_per_tco > 0 "
+                "ORDER BY c.system_id, c.latency_s"
+            )
+        else:
+            sql = (
+                "WITH pts AS (SELECT c.config_id, c.system_id, c.latency_s, c.perf_per_tco, "
+                "c.phase, c.batch_size, c.tp, c.weight_dtype, "
+                f"coalesce(c.fits_memory, TRUE) AS fits FROM {src}{where}{cond}"
+                "c.latency_s > 0 AND c.perf_per_tco > 0), "
+                "fr AS (SELECT *, max(perf_per_tco) OVER (PARTITION BY system_id "
+                "ORDER BY latency_s, perf_per_tco DESC, config_id "
+                "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) "
+                "AS best_before FROM pts WHERE fits) "
+                "SELECT config_id, system_id, latency_s, perf_per_tco, phase, batch_size, tp, "
+                "weight_dtype FROM fr "
+                "WHERE best_before IS NULL OR perf_per_tco > best_before "
+                "ORDER BY system_id, latency_s"
+            )
         _, front = self._fetch(sql, params)
         data = PlotData()
         on_front: set[int] = set()
-        for cid, sid, lat, ppt in front:
-            data.frontiers.setdefault(sid, []).append(Point(cid, sid, lat, ppt, True))
+        for cid, sid, lat, ppt, *settings in front:
+            data.frontiers.setdefault(sid, []).append(Point(cid, sid, lat, ppt, True, *settings))
             on_front.add(cid)
         if max_others > 0:
+            others_where = (
+                f"{where}{cond}c.latency_s > 0 AND c.perf_per_tco > 0 "
+                "AND c.fits_memory IS NOT FALSE"
+            )
+            want = max_others + len(on_front) + 1
+            # Keep a deterministic hash bucket big enough for the sample first, so the sort
+            # is over a few thousand rows rather than every config.
+            _, cnt = self._fetch(f"SELECT count(*) FROM {src}{others_where}", params)
+            bucket, bucket_params = "", []
+            if cnt[0][0] > 2 * want:
+                keep = min(_BUCKETS, -(-_BUCKETS * 2 * want // cnt[0][0]))
+                bucket, bucket_params = f" AND hash(c.config_id) % {_BUCKETS} < ?", [keep]
             _, rest = self._fetch(
-                "SELECT c.config_id, c.system_id, c.latency_s, c.perf_per_tco "
-                f"FROM configs c JOIN systems s USING (system_id){where}{cond}"
-                "c.latency_s > 0 AND c.perf_per_tco > 0 AND c.fits_memory IS NOT FALSE "
+                f"SELECT {point_cols} FROM {src}{others_where}{bucket} "
                 "ORDER BY hash(c.config_id) LIMIT ?",
-                [*params, max_others + len(on_front) + 1],
+                [*params, *bucket_params, want],
             )
             rest = [r for r in rest if r[0] not in on_front]
             data.sampled = len(rest) > max_others
-            for cid, sid, lat, ppt in rest[:max_others]:
-                data.others.setdefault(sid, []).append(Point(cid, sid, lat, ppt, False))
+            for cid, sid, lat, ppt, *settings in rest[:max_others]:
+                data.others.setdefault(sid, []).append(Point(cid, sid, lat, ppt, False, *settings))
         return data
 
-    def best_per_system(self, filters: Filters) -> list[dict[str, Any]]:
+    def _stored_frontier_applies(self, f: Filters) -> bool:
+        """True when the filters keep whole (sweep, model, phase, system) groups, so the stored
+        is_pareto flags are the frontier: one phase, no dtype or search, one model."""
+        if f.dtype or f.search or not f.phase or f.sweep_id is None:
+            return False
+        if f.sweep_id not in self._models_per_sweep:
+            _, rows = self._fetch(
+                "SELECT count(DISTINCT model_id) FROM configs WHERE sweep_id = ?", [f.sweep_id]
+            )
+            self._models_per_sweep[f.sweep_id] = int(rows[0][0])
+        return self._models_per_sweep[f.sweep_id] == 1
+
+    def best_per_system(self, filters: Filters, fitting_only: bool = True) -> list[dict[str, Any]]:
         """The highest perf/TCO config of each system under the filters, among configs that
-        fit in memory (a config that cannot run is never "best")."""
+        fit in memory (a config that cannot run is never "best"); fitting_only=False ranks
+        every config (rows say fits_memory, so a caller can mark those that do not fit)."""
         where, params = self._where(filters)
         cond = " AND " if where else " WHERE "
+        fits = "c.fits_memory IS NOT FALSE" if fitting_only else "TRUE"
+        if fitting_only and self._stored_frontier_applies(filters):
+            # the best perf/TCO point of a system is on its frontier: read only those rows
+            where, cond = f"{where}{cond}c.is_pareto", " AND "
         return self._dicts(
             "SELECT * FROM (SELECT c.config_id, c.system_id, s.name AS system, c.phase, "
-            "c.batch_size, c.tp, c.weight_dtype, c.latency_s, c.perf_per_tco, "
+            "c.batch_size, c.tp, c.weight_dtype, c.latency_s, c.perf_per_tco, c.fits_memory, "
             "row_number() OVER (PARTITION BY c.system_id ORDER BY c.perf_per_tco DESC NULLS LAST, "
             f"c.config_id) AS rk FROM configs c JOIN systems s USING (system_id){where}"
-            f"{cond}c.fits_memory IS NOT FALSE) "
+            f"{cond}{fits}) "
             "WHERE rk = 1 ORDER BY perf_per_tco DESC NULLS LAST",
             params,
         )
@@ -417,7 +488,7 @@ class Browser:
             conds = " AND ".join(f"c.{k} IS NOT DISTINCT FROM o.{k}" for k in keys + extra)
             rows = self._dicts(
                 "SELECT c.config_id, s.name AS system, c.system_id, c.tp, c.weight_dtype, "
-                "c.act_dtype, c.latency_s, c.perf_per_tco FROM configs c "
+                "c.act_dtype, c.latency_s, c.perf_per_tco, c.fits_memory FROM configs c "
                 "JOIN systems s USING (system_id) JOIN configs o ON o.config_id = ? "
                 f"WHERE c.system_id <> o.system_id AND {conds} "
                 "ORDER BY s.name, c.perf_per_tco DESC NULLS LAST",
@@ -432,6 +503,23 @@ class Browser:
                         best.append(r)
                 return best
         return []
+
+
+def _key(p: Point) -> tuple[float, float]:
+    return (float(f"{p.latency_s:.4g}"), float(f"{p.perf_per_tco:.4g}"))
+
+
+def coincident_points(data: PlotData) -> list[tuple[str, str, int]]:
+    """(system_a, system_b, n): n frontier points of a lie exactly on points of b."""
+    keys = {sid: {_key(p) for p in pts} for sid, pts in data.frontiers.items()}
+    sids = sorted(keys)
+    out = []
+    for i, a in enumerate(sids):
+        for b in sids[i + 1 :]:
+            n = len(keys[a] & keys[b])
+            if n:
+                out.append((a, b, n))
+    return out
 
 
 def class_breakdown(operators: list[dict[str, Any]]) -> dict[str, float]:

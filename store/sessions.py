@@ -316,6 +316,43 @@ class SessionWriter:
             self._write({"type": "config", "config_id": config_id, "time": _utcnow(), **snap})
             self._configs.add(config_id)
 
+    def record_compare(self, config_a: int, config_b: int) -> None:
+        """Save a compare of two configs (the TUI's `c`): both are snapshotted, so review and
+        export can show the per-operator differences without the store."""
+        for cid in (config_a, config_b):
+            self.record_config(cid)
+        self._write({"type": "compare", "a": int(config_a), "b": int(config_b), "time": _utcnow()})
+
+
+def compare_markdown(session: Session, compare: dict[str, Any]) -> list[str]:
+    """Markdown lines for one saved compare: per-operator step times of A and B (µs/step)."""
+    from coview.store.browse import operator_diff
+
+    a, b = session.configs.get(compare.get("a")), session.configs.get(compare.get("b"))
+    if a is None or b is None:
+        return [f"_compare {compare.get('a')} vs {compare.get('b')}: config snapshot missing_"]
+
+    def name(snap: dict[str, Any]) -> str:
+        c = snap["config"]
+        return str(c.get("system_name") or c.get("system_id") or "?")
+
+    def us(v: Any) -> str:
+        return "-" if v is None else f"{v * 1e6:,.1f}"
+
+    rows = [
+        [
+            r["op_type"],
+            us(r["time_a"]),
+            us(r["time_b"]),
+            "-" if r["ratio"] is None else f"{r['ratio']:.2f}x",
+            f"{r['weights_a'] or '-'}/{r['weights_b'] or '-'}",
+        ]
+        for r in operator_diff(a.get("operators") or [], b.get("operators") or [])
+    ]
+    head = f"A = config {compare['a']} ({name(a)}), B = config {compare['b']} ({name(b)})"
+    cols = ["op", "A µs/step", "B µs/step", "B/A", "weights A/B"]
+    return [head, "", _md_table(cols, rows, cap=100)]
+
 
 def _fsync_dir(directory: Path) -> None:
     """Make the new file's directory entry durable too (POSIX; a no-op where unsupported)."""
@@ -343,6 +380,7 @@ class Session:
     turns: list[dict[str, Any]] = field(default_factory=list)
     configs: dict[int, dict[str, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    compares: list[dict[str, Any]] = field(default_factory=list)  # {"a": id, "b": id, "time"}
 
     @property
     def id(self) -> str:
@@ -442,6 +480,8 @@ def load_session(id_or_path: str) -> Session:
                     "config": event.get("config", {}),
                     "operators": event.get("operators", []),
                 }
+        elif kind == "compare":
+            session.compares.append(event)
         # unknown event types from newer versions are ignored
     if session is None:
         raise SessionError(f"{path} is empty or has no session header; it is not a usable session.")
@@ -567,10 +607,45 @@ def _md_table(columns: list[str], rows: list[list[Any]], cap: int = MD_ROW_CAP) 
     return "\n".join(out)
 
 
-def pareto_text(points: list[dict[str, Any]], width: int = 78, height: int = 22) -> str:
+def readable_evidence(columns: list[str], rows: list[list[Any]]) -> tuple[list[str], list]:
+    """Evidence in readable units for the export: *_s columns in ms, *bytes* columns in GB,
+    the unit named in the header (the stored rows keep base SI units)."""
+    scale: dict[int, float] = {}
+    names = []
+    for i, c in enumerate(columns):
+        if c.endswith("_s") and c not in ("tok_per_s",) and not c.endswith("per_s"):
+            scale[i], c = 1e3, f"{c.removesuffix('_s')} (ms)"
+        elif "bytes" in c and not c.endswith("per_s"):
+            scale[i], c = 1e-9, f"{c} (GB)"
+        names.append(c)
+    out = []
+    for r in rows:
+        out.append(
+            [
+                v * scale[i] if i in scale and isinstance(v, int | float) and not isinstance(v, bool)
+                else v
+                for i, v in enumerate(r)
+            ]
+        )  # fmt: skip
+    return names, out
+
+
+def marker_map(names: list[str]) -> dict[str, str]:
+    """One marker per system name, fixed for a whole export (sorted names, so every plot of
+    a report uses the same marker for the same system)."""
+    return {n: MARKERS[k % len(MARKERS)] for k, n in enumerate(sorted(set(names)))}
+
+
+def pareto_text(
+    points: list[dict[str, Any]],
+    width: int = 78,
+    height: int = 22,
+    markers: dict[str, str] | None = None,
+) -> str:
     """A plain-text scatter of perf/TCO against latency (ms), one marker per system.
 
     points: dicts with system, latency_s, perf_per_tco. Log axes when a range spans >100x.
+    markers: system name -> marker, to keep markers the same across the plots of a report.
     """
     import plotext as plt
 
@@ -588,16 +663,20 @@ def pareto_text(points: list[dict[str, Any]], width: int = 78, height: int = 22)
     for p in pts:
         if str(p.get("system")) not in systems:
             systems.append(str(p.get("system")))
+    marker_of = markers or {}
+    mark = {
+        system: marker_of.get(system, MARKERS[k % len(MARKERS)]) for k, system in enumerate(systems)
+    }
     plt.clear_figure()
     plt.plotsize(width, height)
     plt.theme("clear")
-    for k, system in enumerate(systems):
+    for system in systems:
         mine = sorted(
             (p for p in pts if str(p.get("system")) == system), key=lambda p: p["latency_s"]
         )
         xs = [p["latency_s"] * 1e3 for p in mine]
         ys = [p["perf_per_tco"] for p in mine]
-        plt.scatter(xs, ys, marker=MARKERS[k % len(MARKERS)])
+        plt.scatter(xs, ys, marker=mark[system])
     xs_all = [p["latency_s"] * 1e3 for p in pts]
     ys_all = [p["perf_per_tco"] for p in pts]
     if max(xs_all) / min(xs_all) > 100:
@@ -609,7 +688,7 @@ def pareto_text(points: list[dict[str, Any]], width: int = 78, height: int = 22)
     plt.clear_figure()
     lines = [line.rstrip() for line in _ANSI.sub("", text).splitlines()]
     # The legend goes below the plot: plotext draws its own over the top-left points.
-    legend = "  ".join(f"{MARKERS[k % len(MARKERS)]} {name}" for k, name in enumerate(systems))
+    legend = "  ".join(f"{mark[name]} {name}" for name in systems)
     return "\n".join(["y: perf/TCO (tokens/s per $/h), x: latency (ms)", *lines, legend])
 
 
@@ -668,6 +747,13 @@ def export_markdown(session: Session) -> str:
     for w in session.warnings:
         out += ["", f"> **Note:** {w}"]
     referred_all: list[int] = []
+    names = [
+        str(snap["config"].get("system_name") or snap["config"].get("system_id"))
+        for snap in session.configs.values()
+    ]
+    for turn in session.turns:
+        names += [str(p.get("system")) for p in _turn_points(session, turn)]
+    markers = marker_map(names)
     for turn in session.turns:
         out += ["", f"## {turn.get('n', '?')}. {turn.get('question', '')}", ""]
         status = turn.get("status", "?")
@@ -705,7 +791,7 @@ def export_markdown(session: Session) -> str:
                 shown = f"{len(rows)} of more rows (truncated)"
             out.append(f"Evidence ({shown}):")
             out.append("")
-            out.append(_md_table(ev.get("columns") or [], rows))
+            out.append(_md_table(*readable_evidence(list(ev.get("columns") or []), rows)))
         if not turn.get("evidence") and turn.get("sql"):
             for sql in turn["sql"]:
                 out += ["", "```sql", str(sql).strip(), "```"]
@@ -717,7 +803,7 @@ def export_markdown(session: Session) -> str:
             out += ["", "Configs referred to: " + ", ".join(str(c) for c in refs)]
         points = _turn_points(session, turn)
         if len(points) >= 2:
-            plot = pareto_text(points)
+            plot = pareto_text(points, markers=markers)
             if plot:
                 out += [
                     "",
@@ -727,6 +813,14 @@ def export_markdown(session: Session) -> str:
                     plot,
                     "```",
                 ]
+    if session.compares:
+        out += ["", "## Compares", ""]
+        for k, cmp in enumerate(session.compares, start=1):
+            out += [f"### {k}. config {cmp.get('a')} vs config {cmp.get('b')}", ""]
+            out += compare_markdown(session, cmp) + [""]
+            for cid in (cmp.get("a"), cmp.get("b")):
+                if cid in session.configs and cid not in referred_all:
+                    referred_all.append(cid)
     if referred_all:
         out += ["", "## Configs referred to", ""]
         for cid in referred_all:
@@ -762,7 +856,8 @@ def export_markdown(session: Session) -> str:
                     **session.configs[c]["config"],
                 }
                 for c in referred_all
-            ]
+            ],
+            markers=markers,
         )
         if plot and len(referred_all) >= 2:
             out += ["", "### Pareto view of the referred configs", "", "```text", plot, "```"]

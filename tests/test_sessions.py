@@ -228,7 +228,8 @@ def test_export_markdown(store: Path) -> None:
     md = S.export_markdown(s)
     assert md.startswith(f"# coview session {w.id}")
     assert "```sql\nSELECT c.config_id" in md
-    assert "| config_id | system | batch_size | latency_s | perf_per_tco |" in md
+    # evidence in readable units, the unit in the header (issue 10 item 10)
+    assert "| config_id | system | batch_size | latency (ms) | perf_per_tco |" in md
     assert "| 1 | H100 | 1 |" in md
     assert "**Refused:**" in md
     # a text Pareto plot with one marker per system and axis labels, and no ANSI codes

@@ -1,7 +1,8 @@
 """End to end: the real `coview` command in a real terminal (tmux), offline backend.
 
-Starts coview on the sample store at 100x30, asks a question with send-keys, waits for the
-answer by polling capture-pane, then quits with q. Skipped (with the reason) without tmux.
+Starts coview on the sample store at 100x30, cycles the phase filter with p back to decode,
+asks a question with send-keys, waits for the answer by polling capture-pane, then quits
+with q. Skipped (with the reason) without tmux.
 """
 
 from __future__ import annotations
@@ -71,6 +72,10 @@ def test_coview_in_tmux_asks_and_quits(sample_store, tmp_path):
     )
     try:
         _wait_for(session, lambda s: "perf/TCO vs latency" in s and "backend offline" in s)
+        # p cycles decode -> all phases -> prefill -> decode again (it used to stick on prefill)
+        for title in ("(p: phase; table: all)", "· prefill ·", "· decode · all dtypes"):
+            _tmux("send-keys", "-t", session, "p")
+            _wait_for(session, lambda s, t=title: t in s, timeout=10)
         _tmux("send-keys", "-t", session, "a")
         time.sleep(0.5)
         _tmux("send-keys", "-t", session, "-l", "which system has the best perf/TCO?")

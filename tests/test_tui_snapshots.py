@@ -80,3 +80,33 @@ def test_refusal(snap_compare, demo_store):
         await pilot.pause()
 
     assert snap_compare(make_app(demo_store), terminal_size=(80, 24), run_before=refuse)
+
+
+def test_detail_80x24_shows_share_and_weights(snap_compare, demo_store):
+    """Issue 10 item 3: at 80x24 the operator table's share and weights columns are on screen."""
+
+    async def drill(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("f3", "enter")
+        await settle(pilot)
+        await pilot.press("j", "j", "j", "j", "j")  # scroll down to the operator table
+        await settle(pilot)
+
+    assert snap_compare(make_app(demo_store), terminal_size=(80, 24), run_before=drill)
+
+
+def test_compare_80x24(snap_compare, demo_store):
+    """Issue 10 item 8: the compare is on top of the detail pane, with per-step units."""
+
+    async def compare(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("f3", "enter")
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("j", "j", "j", "j")
+        await settle(pilot)
+
+    assert snap_compare(make_app(demo_store), terminal_size=(80, 24), run_before=compare)

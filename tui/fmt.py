@@ -105,7 +105,10 @@ def cell(column: str, value: Any) -> str:
         return gb(value)
     if column == "usd_per_1m_tokens":
         return dollars(value)
-    if column in ("fits_memory", "is_pareto"):
+    if column == "fits_memory":
+        # "NO" is the mark that matters: a config that cannot run must not look like the best
+        return "-" if value is None else ("yes" if value else "NO")
+    if column == "is_pareto":
         return "-" if value is None else ("*" if value else "")
     if column == "throughput_tok_per_s":
         return num(value)
