@@ -17,11 +17,132 @@ import typer
 
 from coview import __version__
 
-app = typer.Typer(
+
+class _PlainCoercion:
+    """Converts a str, int, float or Path parameter (or a list of them) without pydantic.
+
+    typer 0.29 builds a pydantic TypeAdapter for every parameter on every run; importing
+    pydantic and building them costs more than the rest of `coview --version`. Parameters
+    with a parser, a range, path checks or other types keep typer's own coercion.
+    """
+
+    TYPES = (str, int, float, Path, bool)
+    PLAIN = {"parser": None, "click_type": None, "min": None, "max": None, "exists": False}
+
+    def __init__(self, convert, many: bool) -> None:
+        self.convert = self._bool if convert is bool else convert
+        self.many = many
+
+    @staticmethod
+    def _bool(value) -> bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on", "y", "t"):
+            return True
+        if text in ("0", "false", "no", "off", "n", "f"):
+            return False
+        raise ValueError(value)
+
+    @classmethod
+    def install(cls, params) -> None:
+        for param in params:
+            desc = getattr(param, "type_descriptor", None)
+            if desc is None or getattr(param, "_runtime_param", "unset") is not None:
+                continue  # not a typer parameter, or a typer whose internals differ
+            info, ann, many = desc.parameter_info, desc.annotation, False
+            if any(getattr(info, k, v) != v for k, v in cls.PLAIN.items()):
+                continue
+            if getattr(ann, "__origin__", None) is list and len(ann.__args__) == 1:
+                ann, many = ann.__args__[0], True
+            if ann in cls.TYPES and getattr(desc, "file_annotation", None) is None:
+                param._runtime_param = cls(ann, many)
+
+    def coerce(self, value, param, ctx):
+        if value is None:
+            return () if self.many else None
+        try:
+            return [self.convert(v) for v in value] if self.many else self.convert(value)
+        except (TypeError, ValueError) as exc:
+            name = self.convert.__name__.strip("_")
+            raise typer.BadParameter(f"{value!r} is not a valid {name}.", ctx, param) from exc
+
+
+class CoviewCommand(typer.core.TyperCommand):
+    """A command whose usage line and Arguments section name arguments the classic way
+    (`coview ingest [OPTIONS] PATH...`) instead of typer's `{paths}...` and `<list[Path]>`."""
+
+    def parse_args(self, ctx, args):
+        _PlainCoercion.install(self.get_params(ctx))
+        return super().parse_args(ctx, args)
+
+    @staticmethod
+    def _arg_label(param) -> str:
+        label = param.metavar or param.name.upper()
+        return f"{label}..." if param.nargs != 1 else label
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                label = self._arg_label(param)
+                pieces.append(label if param.required else f"[{label}]")
+        return pieces
+
+    def format_options(self, ctx, formatter) -> None:
+        args, opts = [], []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "option" and param.metavar is None:
+                # `--out OUT`, not typer's `--out <path>`; only for this help text
+                param.metavar = param.name.upper()
+                record = param.get_help_record(ctx)
+                param.metavar = None
+            else:
+                record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if param.param_type_name == "argument":
+                args.append((self._arg_label(param), record[1]))
+            else:
+                opts.append(record)
+        if args:
+            with formatter.section("Arguments"):
+                formatter.write_dl(args)
+        if opts:
+            with formatter.section("Options"):
+                formatter.write_dl(opts)
+
+
+class CoviewGroup(typer.core.TyperGroup):
+    """The top-level group: a StoreError raised anywhere below becomes one line and exit 2."""
+
+    def parse_args(self, ctx, args):
+        _PlainCoercion.install(self.get_params(ctx))
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx):
+        ctx.meta["coview.command_args"] = list(ctx.args)  # typer clears them before the callback
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            db = sys.modules.get("coview.store.db")  # loaded if anything raised its StoreError
+            if db is not None and isinstance(exc, db.StoreError):
+                raise fail(_one_line(str(exc))) from exc
+            raise
+
+
+class CoviewTyper(typer.Typer):
+    """typer.Typer whose commands default to CoviewCommand, so new commands get it too."""
+
+    def command(self, name: str | None = None, *, cls=None, **kwargs):
+        return super().command(name, cls=cls or CoviewCommand, **kwargs)
+
+
+app = CoviewTyper(
     name="coview",
+    cls=CoviewGroup,
     help="Review performance-simulator sweeps: Pareto plots, operator breakdowns and grounded answers.",
     no_args_is_help=False,
-    add_completion=False,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
@@ -30,6 +151,7 @@ StoreOpt = Annotated[
     Path | None,
     typer.Option(
         "--store",
+        metavar="FILE",
         help="DuckDB store file (default: $COVIEW_STORE, else the bundled sample data).",
         show_default=False,
     ),
@@ -38,6 +160,7 @@ BackendOpt = Annotated[
     str | None,
     typer.Option(
         "--backend",
+        metavar="NAME",
         help="offline | gemini | openai (default: config, else gemini if a key is set, else offline).",
         show_default=False,
     ),
@@ -45,15 +168,35 @@ BackendOpt = Annotated[
 BaseUrlOpt = Annotated[
     str | None,
     typer.Option(
-        "--base-url", help="OpenAI-compatible server URL (openai backend).", show_default=False
+        "--base-url",
+        metavar="URL",
+        help="OpenAI-compatible server URL (openai backend).",
+        show_default=False,
     ),
 ]
 ModelOpt = Annotated[
     str | None,
     typer.Option(
-        "--model", help="Model name for the gemini or openai backend.", show_default=False
+        "--model",
+        metavar="NAME",
+        help="Model name for the gemini or openai backend.",
+        show_default=False,
     ),
 ]
+# The options `coview [OPTIONS] COMMAND` accepts before the command, by parameter name; each
+# is handed to the command's own option of that name, or refused if the command has none.
+GLOBAL_OPTIONS = {
+    "store": "--store",
+    "backend": "--backend",
+    "base_url": "--base-url",
+    "model": "--model",
+}
+
+
+def _one_line(text: str) -> str:
+    """First line of an error, without control characters (store text is hostile)."""
+    line = (text.strip().splitlines() or [""])[0]
+    return "".join(ch if ch.isprintable() else "?" for ch in line)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -62,13 +205,28 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _check_backend(backend: str | None) -> None:
+    """Refuse an unknown --backend here, before any store or model is touched."""
+    if backend is None:
+        return
+    from coview.engine.pipeline import BACKENDS
+
+    if backend not in BACKENDS:
+        raise fail(
+            f"unknown backend {backend!r}; use --backend with one of: {', '.join(BACKENDS)}."
+        )
+
+
 def _settings(backend: str | None, base_url: str | None = None, model: str | None = None):
     from coview.config import load_settings
 
+    _check_backend(backend)
     try:
         s = load_settings()
     except ValueError as exc:
         raise fail(str(exc)) from exc
+    if s.backend and not backend:
+        _check_backend(s.backend)  # from the config file or COVIEW_BACKEND
     if backend:
         s.backend = backend
     if base_url:
@@ -82,18 +240,51 @@ def _settings(backend: str | None, base_url: str | None = None, model: str | Non
 
 
 def _store(store: Path | None, must_exist: bool = True) -> Path:
-    from coview.store.db import resolve_store
+    """The store to read: --store, else COVIEW_STORE, else the sample; checked to be a coview
+    store, so a wrong file is one line and exit 2, not a traceback from deep inside."""
+    from coview.store.db import StoreError, check_store, resolve_store
 
     try:
         path = resolve_store(store)
     except Exception as exc:  # building the sample store can fail on a broken install
-        raise fail(f"cannot prepare the store: {exc}") from exc
-    if must_exist and not path.exists():
-        raise fail(
-            f"no store at {path}. Create one with `coview ingest DATA --store {path}`, "
-            "or leave out --store to use the bundled sample data."
-        )
-    return path
+        raise fail(f"cannot prepare the store: {_one_line(str(exc))}") from exc
+    if not must_exist and not path.exists():
+        return path
+    try:
+        return check_store(path)
+    except StoreError as exc:
+        raise fail(_one_line(str(exc))) from exc
+
+
+def _pass_global_options(ctx: typer.Context) -> None:
+    """Hand options given before the command (`coview --store X ask ...`) to the command.
+
+    They become defaults of the command's own option of the same name (Click's default_map),
+    so every command that takes --store honours `coview --store X CMD`. An option the command
+    does not take, or one given both before and after the command, is refused: never accepted
+    and then ignored.
+    """
+    given = {k: ctx.params.get(k) for k in GLOBAL_OPTIONS if ctx.params.get(k) is not None}
+    if not given:
+        return
+    name = ctx.invoked_subcommand
+    command = ctx.command.get_command(ctx, name) if name else None
+    if command is None:
+        return  # Click reports the unknown command itself
+    own = {p.name for p in command.params}
+    rest = ctx.meta.get("coview.command_args", [])
+    rest = rest[: rest.index("--")] if "--" in rest else rest
+    for key in given:
+        flag = GLOBAL_OPTIONS[key]
+        if key not in own:
+            raise fail(f"{flag} does not apply to `coview {name}`; see `coview {name} --help`.")
+        if any(a == flag or a.startswith(flag + "=") for a in rest):
+            raise fail(f"{flag} is given both before and after `{name}`; give it once.")
+    if "backend" in given:
+        _check_backend(given["backend"])
+    defaults = dict(ctx.default_map or {})
+    defaults[name] = {**defaults.get(name, {}), **given}
+    ctx.default_map = defaults
 
 
 def _version(value: bool) -> None:
@@ -115,6 +306,7 @@ def main_callback(
 ) -> None:
     """With no command, open the TUI on the store."""
     if ctx.invoked_subcommand is not None:
+        _pass_global_options(ctx)
         return
     settings = _settings(backend, base_url, model)
     path = _store(store)
@@ -125,9 +317,22 @@ def main_callback(
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files or directories to load.")],
-    store: StoreOpt = None,
-    fmt: Annotated[str, typer.Option("--format", help="native | llm-analysis")] = "native",
+    paths: Annotated[
+        list[Path], typer.Argument(metavar="PATH", help="Files or directories to load.")
+    ],
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            "--store",
+            metavar="FILE",
+            help="DuckDB store file to write, created if missing (default: $COVIEW_STORE; "
+            "one of the two is required).",
+            show_default=False,
+        ),
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", metavar="FORMAT", help="native | llm-analysis")
+    ] = "native",
     replace: Annotated[
         bool, typer.Option("--replace", help="Replace a sweep that is already in the store.")
     ] = False,
@@ -135,6 +340,7 @@ def ingest(
         str | None,
         typer.Option(
             "--sweep",
+            metavar="ID",
             help="Sweep id: names the sweep for formats that carry none (llm-analysis), or renames a native sweep.",
         ),
     ] = None,
@@ -147,6 +353,13 @@ def ingest(
     target = store or (Path(os.environ[ENV_STORE]) if os.environ.get(ENV_STORE) else None)
     if target is None:
         raise fail("name the store to write: --store FILE (or set COVIEW_STORE).")
+    if target.exists() and not target.is_dir():  # never add coview's tables to another database
+        from coview.store.db import StoreError, check_store
+
+        try:
+            check_store(target, allow_blank=True)
+        except StoreError as exc:
+            raise fail(_one_line(str(exc))) from exc
     try:
         report = do_ingest(
             list(paths), target, fmt=fmt, replace=replace, progress=True, sweep_id=sweep_name
@@ -178,7 +391,9 @@ def schema(store: StoreOpt = None) -> None:
 @app.command()
 def simulate(
     spec: Annotated[Path, typer.Argument(help="Sweep spec (TOML); see sample_data/*/spec.toml.")],
-    out: Annotated[Path, typer.Option("--out", help="Directory for the native Parquet files.")],
+    out: Annotated[
+        Path, typer.Option("--out", metavar="DIR", help="Directory for the native Parquet files.")
+    ],
 ) -> None:
     """Run the built-in roofline model over a sweep spec and write native Parquet files."""
     from coview.sim.sweep import SpecError
@@ -271,9 +486,9 @@ def review(
 @app.command()
 def export(
     session: Annotated[str, typer.Argument(help="Session id or file (see `coview sessions`).")],
-    fmt: Annotated[str, typer.Option("--format", help="md")] = "md",
+    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="md")] = "md",
     out: Annotated[
-        Path | None, typer.Option("--out", help="Output file (default: stdout).")
+        Path | None, typer.Option("--out", metavar="FILE", help="Output file (default: stdout).")
     ] = None,
 ) -> None:
     """Write a session as a Markdown report, plots included as text."""
