@@ -256,6 +256,24 @@ def _store(store: Path | None, must_exist: bool = True) -> Path:
         raise fail(_one_line(str(exc))) from exc
 
 
+def _use_theme(settings) -> None:
+    """Apply the config's `theme` to the TUI about to start, or refuse an unknown one.
+
+    Textual reads TEXTUAL_THEME when it is first imported, so this runs before the TUI's
+    import; a TEXTUAL_THEME the user set themselves wins over the config.
+    """
+    if not settings.theme:
+        return
+    os.environ.setdefault("TEXTUAL_THEME", settings.theme)
+    from textual.theme import BUILTIN_THEMES
+
+    if settings.theme not in BUILTIN_THEMES:
+        where = f" in {settings.path}" if settings.path and settings.path.exists() else ""
+        raise fail(
+            f"unknown theme {settings.theme!r}{where}; use one of: {', '.join(sorted(BUILTIN_THEMES))}."
+        )
+
+
 def _pass_global_options(ctx: typer.Context) -> None:
     """Hand options given before the command (`coview --store X ask ...`) to the command.
 
@@ -310,6 +328,7 @@ def main_callback(
         return
     settings = _settings(backend, base_url, model)
     path = _store(store)
+    _use_theme(settings)
     from coview.tui.app import run_app
 
     run_app(path, settings=settings)
@@ -473,13 +492,16 @@ def review(
     session: Annotated[str, typer.Argument(help="Session id or file (see `coview sessions`).")],
 ) -> None:
     """Open a saved session read-only in the TUI: no model, no network."""
+    from coview.config import load_settings
     from coview.store.sessions import SessionError, load_session
-    from coview.tui.app import run_review
 
     try:
         saved = load_session(session)
-    except SessionError as exc:
+        _use_theme(load_settings())
+    except (SessionError, ValueError) as exc:
         raise fail(str(exc)) from exc
+    from coview.tui.app import run_review
+
     run_review(saved)
 
 
@@ -505,6 +527,97 @@ def export(
         typer.echo(f"wrote {out}")
     else:
         sys.stdout.write(text)
+
+
+@app.command("export-configs")
+def export_configs_cmd(
+    out: Annotated[Path, typer.Argument(metavar="FILE", help="Output file: .csv or .parquet.")],
+    search: Annotated[
+        str,
+        typer.Option(
+            "--filter",
+            metavar="TEXT",
+            help="The TUI's / search: bare words match names, col=value one column "
+            "(e.g. 'xpu tp=8 batch=16').",
+        ),
+    ] = "",
+    store: StoreOpt = None,
+    sweep: Annotated[
+        str | None,
+        typer.Option(
+            "--sweep",
+            metavar="ID",
+            help="Sweep id (default: the one the TUI opens; 'all': every sweep).",
+        ),
+    ] = None,
+    systems: Annotated[
+        list[str] | None,
+        typer.Option("--system", metavar="NAME", help="System name or id; repeat for several."),
+    ] = None,
+    phase: Annotated[
+        str | None, typer.Option("--phase", metavar="PHASE", help="prefill | decode")
+    ] = None,
+    dtype: Annotated[
+        str | None, typer.Option("--dtype", metavar="DTYPE", help="Weight data type, e.g. bf16.")
+    ] = None,
+    pareto_only: Annotated[
+        bool, typer.Option("--pareto-only", help="Only Pareto-optimal configs.")
+    ] = False,
+    sort: Annotated[
+        str, typer.Option("--sort", metavar="COLUMN", help="Sort column, as in the table.")
+    ] = "perf_per_tco",
+    ascending: Annotated[bool, typer.Option("--asc", help="Sort ascending.")] = False,
+    all_columns: Annotated[
+        bool, typer.Option("--all-columns", help="Every configs column, not only the table's.")
+    ] = False,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", metavar="FORMAT", help="csv | parquet (default: from FILE)."),
+    ] = None,
+) -> None:
+    """Export the configs table under a filter to CSV or Parquet, sorted as the table is."""
+    from coview.store.browse import Browser, Filters, SearchError
+    from coview.store.export import ExportError, export_configs, match_systems
+
+    browser = Browser(_store(store))
+    try:
+        summary = browser.summary()
+        if sweep is None:
+            sweep_id = summary.sweep_id
+        elif sweep == "all":
+            sweep_id = None
+        elif sweep in {s for s, _ in summary.sweeps}:
+            sweep_id = sweep
+        else:
+            known = ", ".join(s for s, _ in summary.sweeps) or "none"
+            raise fail(f"no sweep {sweep!r} in the store; it has: {known} (or use --sweep all).")
+        system_ids = match_systems(browser, systems) if systems else None
+        filters = Filters(
+            sweep_id=sweep_id,
+            systems=tuple(system_ids) if system_ids is not None else None,
+            phase=phase,
+            dtype=dtype,
+            search=search,
+            pareto_only=pareto_only,
+        )
+        result = export_configs(
+            browser,
+            filters,
+            out,
+            fmt=fmt,
+            sort=sort,
+            descending=not ascending,
+            all_columns=all_columns,
+        )
+    except (SearchError, ExportError) as exc:
+        raise fail(str(exc)) from exc
+    finally:
+        browser.close()
+    typer.echo(result.summary())
+    if result.rows == 0:
+        typer.echo(
+            "coview: note: no configs match these filters; the file has only a header.", err=True
+        )
 
 
 def main() -> None:
