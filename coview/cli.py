@@ -459,16 +459,33 @@ def ask(
 
 @app.command("eval")
 def eval_cmd(
-    questions: Annotated[Path, typer.Argument(help="Question file (YAML or JSON).")],
+    questions: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="QUESTIONS",
+            help="Question file (YAML or JSON); or --sample NAME for a bundled set.",
+            show_default=False,
+        ),
+    ] = None,
     store: StoreOpt = None,
     backend: BackendOpt = None,
     base_url: BaseUrlOpt = None,
     model: ModelOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    sample: Annotated[
+        str | None,
+        typer.Option(
+            "--sample",
+            metavar="NAME",
+            help="A bundled question set by name (listed by `coview samples`).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Grade the pipeline on a question set: VIEW-style table and reliability scores."""
     from coview.engine.eval import EvalError, run_eval_cli
 
+    questions = _question_file(questions, sample)
     settings = _settings(backend, base_url, model)
     # With neither --store nor COVIEW_STORE, the question file's own `store:` hint decides.
     path = _store(store) if store or os.environ.get("COVIEW_STORE") else None
@@ -477,6 +494,48 @@ def eval_cmd(
     except EvalError as exc:
         raise fail(str(exc)) from exc
     raise typer.Exit(code)
+
+
+def _sample_question_sets() -> dict[str, Path]:
+    from coview.sample_data import SAMPLE_DIR
+
+    qdir = SAMPLE_DIR / "questions"
+    return {p.stem: p for p in sorted(qdir.glob("*.yaml"))}
+
+
+def _question_file(questions: Path | None, sample: str | None) -> Path:
+    """The question file named by QUESTIONS or by --sample NAME (exactly one of the two)."""
+    if questions is not None and sample is not None:
+        raise fail("give a question file or --sample NAME, not both.")
+    if questions is None and sample is None:
+        raise fail(
+            "name a question file, or a bundled set with --sample NAME "
+            f"({', '.join(_sample_question_sets())})."
+        )
+    if sample is None:
+        return questions
+    sets = _sample_question_sets()
+    if sample not in sets:
+        raise fail(f"no bundled question set {sample!r}; there are: {', '.join(sets)}.")
+    return sets[sample]
+
+
+@app.command()
+def samples() -> None:
+    """Where the bundled sample data lives: sweeps to ingest and question sets for eval."""
+    from coview.sample_data import DEFAULT_SWEEP, SAMPLE_DIR
+
+    typer.echo(f"Bundled sample data: {SAMPLE_DIR}")
+    typer.echo("\nSweeps (coview ingest DIR --store FILE [--format FORMAT]):")
+    for d in sorted(p for p in SAMPLE_DIR.iterdir() if p.is_dir() and p.name != "questions"):
+        if d.name.startswith(("_", ".")):
+            continue
+        fmt = "native" if (d / "configs.parquet").exists() else d.name
+        note = "  (the default store)" if d == DEFAULT_SWEEP else ""
+        typer.echo(f"  {d.name:<20} --format {fmt:<13} {d}{note}")
+    typer.echo("\nQuestion sets (coview eval --sample NAME):")
+    for name, path in _sample_question_sets().items():
+        typer.echo(f"  {name:<20} {path}")
 
 
 @app.command()
