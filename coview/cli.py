@@ -7,7 +7,6 @@ the TUI's dependencies load only when the TUI opens.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -448,6 +447,8 @@ def ask(
         raise fail(str(exc)) from exc
     result = pipeline.ask(question)
     if as_json:
+        import json
+
         typer.echo(json.dumps(result.to_json(), indent=2, default=str))
     else:
         from coview.engine.report import render_result

@@ -15,6 +15,7 @@ over the file. Keys:
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,8 +53,13 @@ class Settings:
 
 
 def config_path() -> Path:
+    """$COVIEW_CONFIG, else <user config dir>/coview/config.toml."""
     if env := os.environ.get("COVIEW_CONFIG"):
         return Path(env)
+    if sys.platform.startswith("linux"):  # platformdirs' rule, without its import on every run
+        xdg = os.environ.get("XDG_CONFIG_HOME", "").strip()
+        base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".config"
+        return base / "coview" / "config.toml"
     from platformdirs import user_config_dir
 
     return Path(user_config_dir("coview")) / "config.toml"
