@@ -26,7 +26,20 @@ class _PlainCoercion:
     """
 
     TYPES = (str, int, float, Path, bool)
-    PLAIN = {"parser": None, "click_type": None, "min": None, "max": None, "exists": False}
+    PLAIN = {
+        "parser": None,
+        "click_type": None,
+        "min": None,
+        "max": None,
+        "exists": False,
+        "file_okay": True,
+        "dir_okay": True,
+        "writable": False,
+        "readable": True,
+        "resolve_path": False,
+        "allow_dash": False,
+        "path_type": None,
+    }
 
     def __init__(self, convert, many: bool) -> None:
         self.convert = self._bool if convert is bool else convert

@@ -57,3 +57,29 @@ def test_help_texts_name_arguments_plainly():
     assert "Usage: coview ask [OPTIONS] QUESTION" in res.stdout and "<str>" not in res.stdout
     res = runner.invoke(app, ["--help"])
     assert "--install-completion" in res.stdout and "export-configs" in res.stdout
+
+
+def test_plain_parameters_skip_pydantic_and_still_convert(tmp_path):
+    """typer 0.29 would import pydantic to coerce every parameter; plain ones do without it,
+    and still get their types (Path, list of Path, bool) and clear errors."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from coview.cli import app\n"
+        "try:\n"
+        "    app(['simulate', 'nope.toml', '--out', 'x'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('pydantic' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip().splitlines()[-1] == "False", proc.stdout + proc.stderr
+    from coview.cli import _PlainCoercion
+
+    class P:
+        name = "x"
+
+    assert _PlainCoercion(bool, False).coerce("yes", P, None) is True
+    assert _PlainCoercion(type(tmp_path), True).coerce(["a", "b"], P, None)[1].name == "b"
