@@ -18,7 +18,7 @@ from coview import __version__
 
 
 class _PlainCoercion:
-    """Converts a str, int, float or Path parameter (or a list of them) without pydantic.
+    """Converts a str, int, float, Path or bool parameter (or a list of them) without pydantic.
 
     typer 0.29 builds a pydantic TypeAdapter for every parameter on every run; importing
     pydantic and building them costs more than the rest of `coview --version`. Parameters
