@@ -251,9 +251,10 @@ def _settings(backend: str | None, base_url: str | None = None, model: str | Non
     return s
 
 
-def _store(store: Path | None, must_exist: bool = True) -> Path:
+def _store(store: Path | None, must_exist: bool = True, need_data: bool = True) -> Path:
     """The store to read: --store, else COVIEW_STORE, else the sample; checked to be a coview
-    store, so a wrong file is one line and exit 2, not a traceback from deep inside."""
+    store (holding configs, unless `need_data` is False), so a wrong file is one line and
+    exit 2, not a traceback or a meaningless answer from deep inside."""
     from coview.store.db import StoreError, check_store, resolve_store
 
     try:
@@ -263,7 +264,7 @@ def _store(store: Path | None, must_exist: bool = True) -> Path:
     if not must_exist and not path.exists():
         return path
     try:
-        return check_store(path)
+        return check_store(path, need_data=need_data)
     except StoreError as exc:
         raise fail(_one_line(str(exc))) from exc
 
@@ -415,7 +416,7 @@ def schema(store: StoreOpt = None) -> None:
     else:
         from coview.store.db import connect
 
-        con = connect(_store(store), read_only=True)
+        con = connect(_store(store, need_data=False), read_only=True)  # docs need no rows
     typer.echo(render_markdown(con))
 
 

@@ -110,12 +110,15 @@ def connect(path: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def check_store(path: str | os.PathLike, allow_blank: bool = False) -> Path:
+def check_store(
+    path: str | os.PathLike, allow_blank: bool = False, need_data: bool = False
+) -> Path:
     """`path` if it is a coview store; else a StoreError whose one line says what it is instead.
 
     Catches what would otherwise surface as a traceback deep in a command: a missing file, a
     directory, a file that is not DuckDB, a DuckDB file holding other tables or none. With
-    `allow_blank`, a DuckDB file with no tables at all passes (ingest may fill it).
+    `allow_blank`, a DuckDB file with no tables at all passes (ingest may fill it); with
+    `need_data`, a coview store without a single config does not (nothing to browse or ask).
     """
     from coview.store.schema import TABLES
 
@@ -143,6 +146,11 @@ def check_store(path: str | os.PathLike, allow_blank: bool = False) -> Path:
                 "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'"
             ).fetchall()
         }
+        n_configs = (
+            con.execute("SELECT count(*) FROM configs").fetchone()[0]
+            if need_data and "configs" in names
+            else None
+        )
     finally:
         con.close()
     if not names and allow_blank:
@@ -162,5 +170,10 @@ def check_store(path: str | os.PathLike, allow_blank: bool = False) -> Path:
         raise StoreError(
             f"{path} is not a complete coview store (no {', '.join(missing)} table); "
             "re-create it with `coview ingest DATA --store NEW_FILE`."
+        )
+    if n_configs == 0:
+        raise StoreError(
+            f"{path} is a coview store with no configs yet; "
+            f"load a sweep with `coview ingest DATA --store {path}`."
         )
     return path

@@ -92,6 +92,25 @@ def test_every_store_command_gives_one_line_and_exit_2(bad_store, question_file,
     assert opened == []  # the TUI never opened on it
 
 
+def test_store_with_schema_but_no_configs(tmp_path):
+    """ask/TUI/export refuse a store with nothing in it; schema still prints its docs."""
+    from coview.store.schema import create_schema
+
+    path = tmp_path / "nodata.duckdb"
+    con = duckdb.connect(str(path))
+    create_schema(con)
+    con.close()
+    for args in (["ask", "tdp of h100"], ["export-configs", str(tmp_path / "x.csv")]):
+        res = runner.invoke(app, [*args, "--store", str(path)])
+        assert res.exit_code == 2, res.output
+        assert res.stderr.splitlines() == [
+            f"coview: error: {path} is a coview store with no configs yet; "
+            f"load a sweep with `coview ingest DATA --store {path}`."
+        ]
+    res = runner.invoke(app, ["schema", "--store", str(path)])
+    assert res.exit_code == 0 and "## `configs`" in res.stdout
+
+
 def test_env_store_is_checked_too(bad_store, monkeypatch):
     path, message = bad_store
     monkeypatch.setenv("COVIEW_STORE", str(path))
