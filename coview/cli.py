@@ -17,11 +17,145 @@ import typer
 
 from coview import __version__
 
-app = typer.Typer(
+
+class _PlainCoercion:
+    """Converts a str, int, float, Path or bool parameter (or a list of them) without pydantic.
+
+    typer 0.29 builds a pydantic TypeAdapter for every parameter on every run; importing
+    pydantic and building them costs more than the rest of `coview --version`. Parameters
+    with a parser, a range, path checks or other types keep typer's own coercion.
+    """
+
+    TYPES = (str, int, float, Path, bool)
+    PLAIN = {
+        "parser": None,
+        "click_type": None,
+        "min": None,
+        "max": None,
+        "exists": False,
+        "file_okay": True,
+        "dir_okay": True,
+        "writable": False,
+        "readable": True,
+        "resolve_path": False,
+        "allow_dash": False,
+        "path_type": None,
+    }
+
+    def __init__(self, convert, many: bool) -> None:
+        self.convert = self._bool if convert is bool else convert
+        self.many = many
+
+    @staticmethod
+    def _bool(value) -> bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on", "y", "t"):
+            return True
+        if text in ("0", "false", "no", "off", "n", "f"):
+            return False
+        raise ValueError(value)
+
+    @classmethod
+    def install(cls, params) -> None:
+        for param in params:
+            desc = getattr(param, "type_descriptor", None)
+            if desc is None or getattr(param, "_runtime_param", "unset") is not None:
+                continue  # not a typer parameter, or a typer whose internals differ
+            info, ann, many = desc.parameter_info, desc.annotation, False
+            if any(getattr(info, k, v) != v for k, v in cls.PLAIN.items()):
+                continue
+            if getattr(ann, "__origin__", None) is list and len(ann.__args__) == 1:
+                ann, many = ann.__args__[0], True
+            if ann in cls.TYPES and getattr(desc, "file_annotation", None) is None:
+                param._runtime_param = cls(ann, many)
+
+    def coerce(self, value, param, ctx):
+        if value is None:
+            return () if self.many else None
+        try:
+            return [self.convert(v) for v in value] if self.many else self.convert(value)
+        except (TypeError, ValueError) as exc:
+            name = self.convert.__name__.strip("_")
+            raise typer.BadParameter(f"{value!r} is not a valid {name}.", ctx, param) from exc
+
+
+class CoviewCommand(typer.core.TyperCommand):
+    """A command whose usage line and Arguments section name arguments the classic way
+    (`coview ingest [OPTIONS] PATH...`) instead of typer's `{paths}...` and `<list[Path]>`."""
+
+    def parse_args(self, ctx, args):
+        _PlainCoercion.install(self.get_params(ctx))
+        return super().parse_args(ctx, args)
+
+    @staticmethod
+    def _arg_label(param) -> str:
+        label = param.metavar or param.name.upper()
+        return f"{label}..." if param.nargs != 1 else label
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                label = self._arg_label(param)
+                pieces.append(label if param.required else f"[{label}]")
+        return pieces
+
+    def format_options(self, ctx, formatter) -> None:
+        args, opts = [], []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "option" and param.metavar is None:
+                # `--out OUT`, not typer's `--out <path>`; only for this help text
+                param.metavar = param.name.upper()
+                record = param.get_help_record(ctx)
+                param.metavar = None
+            else:
+                record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if param.param_type_name == "argument":
+                args.append((self._arg_label(param), record[1]))
+            else:
+                opts.append(record)
+        if args:
+            with formatter.section("Arguments"):
+                formatter.write_dl(args)
+        if opts:
+            with formatter.section("Options"):
+                formatter.write_dl(opts)
+
+
+class CoviewGroup(typer.core.TyperGroup):
+    """The top-level group: a StoreError raised anywhere below becomes one line and exit 2."""
+
+    def parse_args(self, ctx, args):
+        _PlainCoercion.install(self.get_params(ctx))
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx):
+        ctx.meta["coview.command_args"] = list(ctx.args)  # typer clears them before the callback
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            db = sys.modules.get("coview.store.db")  # loaded if anything raised its StoreError
+            if db is not None and isinstance(exc, db.StoreError):
+                raise fail(_one_line(str(exc))) from exc
+            raise
+
+
+class CoviewTyper(typer.Typer):
+    """typer.Typer whose commands default to CoviewCommand, so new commands get it too."""
+
+    def command(self, name: str | None = None, *, cls=None, **kwargs):
+        return super().command(name, cls=cls or CoviewCommand, **kwargs)
+
+
+app = CoviewTyper(
     name="coview",
+    cls=CoviewGroup,
     help="Review performance-simulator sweeps: Pareto plots, operator breakdowns and grounded answers.",
     no_args_is_help=False,
-    add_completion=False,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
@@ -30,6 +164,7 @@ StoreOpt = Annotated[
     Path | None,
     typer.Option(
         "--store",
+        metavar="FILE",
         help="DuckDB store file (default: $COVIEW_STORE, else the bundled sample data).",
         show_default=False,
     ),
@@ -38,6 +173,7 @@ BackendOpt = Annotated[
     str | None,
     typer.Option(
         "--backend",
+        metavar="NAME",
         help="offline | gemini | openai (default: config, else gemini if a key is set, else offline).",
         show_default=False,
     ),
@@ -45,15 +181,35 @@ BackendOpt = Annotated[
 BaseUrlOpt = Annotated[
     str | None,
     typer.Option(
-        "--base-url", help="OpenAI-compatible server URL (openai backend).", show_default=False
+        "--base-url",
+        metavar="URL",
+        help="OpenAI-compatible server URL (openai backend).",
+        show_default=False,
     ),
 ]
 ModelOpt = Annotated[
     str | None,
     typer.Option(
-        "--model", help="Model name for the gemini or openai backend.", show_default=False
+        "--model",
+        metavar="NAME",
+        help="Model name for the gemini or openai backend.",
+        show_default=False,
     ),
 ]
+# The options `coview [OPTIONS] COMMAND` accepts before the command, by parameter name; each
+# is handed to the command's own option of that name, or refused if the command has none.
+GLOBAL_OPTIONS = {
+    "store": "--store",
+    "backend": "--backend",
+    "base_url": "--base-url",
+    "model": "--model",
+}
+
+
+def _one_line(text: str) -> str:
+    """First line of an error, without control characters (store text is hostile)."""
+    line = (text.strip().splitlines() or [""])[0]
+    return "".join(ch if ch.isprintable() else "?" for ch in line)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -62,13 +218,28 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _check_backend(backend: str | None) -> None:
+    """Refuse an unknown --backend here, before any store or model is touched."""
+    if backend is None:
+        return
+    from coview.engine.pipeline import BACKENDS
+
+    if backend not in BACKENDS:
+        raise fail(
+            f"unknown backend {backend!r}; use --backend with one of: {', '.join(BACKENDS)}."
+        )
+
+
 def _settings(backend: str | None, base_url: str | None = None, model: str | None = None):
     from coview.config import load_settings
 
+    _check_backend(backend)
     try:
         s = load_settings()
     except ValueError as exc:
         raise fail(str(exc)) from exc
+    if s.backend and not backend:
+        _check_backend(s.backend)  # from the config file or COVIEW_BACKEND
     if backend:
         s.backend = backend
     if base_url:
@@ -81,19 +252,71 @@ def _settings(backend: str | None, base_url: str | None = None, model: str | Non
     return s
 
 
-def _store(store: Path | None, must_exist: bool = True) -> Path:
-    from coview.store.db import resolve_store
+def _store(store: Path | None, must_exist: bool = True, need_data: bool = True) -> Path:
+    """The store to read: --store, else COVIEW_STORE, else the sample; checked to be a coview
+    store (holding configs, unless `need_data` is False), so a wrong file is one line and
+    exit 2, not a traceback or a meaningless answer from deep inside."""
+    from coview.store.db import StoreError, check_store, resolve_store
 
     try:
         path = resolve_store(store)
     except Exception as exc:  # building the sample store can fail on a broken install
-        raise fail(f"cannot prepare the store: {exc}") from exc
-    if must_exist and not path.exists():
+        raise fail(f"cannot prepare the store: {_one_line(str(exc))}") from exc
+    if not must_exist and not path.exists():
+        return path
+    try:
+        return check_store(path, need_data=need_data)
+    except StoreError as exc:
+        raise fail(_one_line(str(exc))) from exc
+
+
+def _use_theme(settings) -> None:
+    """Apply the config's `theme` to the TUI about to start, or refuse an unknown one.
+
+    Textual reads TEXTUAL_THEME when it is first imported, so this runs before the TUI's
+    import; a TEXTUAL_THEME the user set themselves wins over the config.
+    """
+    if not settings.theme:
+        return
+    os.environ.setdefault("TEXTUAL_THEME", settings.theme)
+    from textual.theme import BUILTIN_THEMES
+
+    if settings.theme not in BUILTIN_THEMES:
+        where = f" in {settings.path}" if settings.path and settings.path.exists() else ""
         raise fail(
-            f"no store at {path}. Create one with `coview ingest DATA --store {path}`, "
-            "or leave out --store to use the bundled sample data."
+            f"unknown theme {settings.theme!r}{where}; use one of: {', '.join(sorted(BUILTIN_THEMES))}."
         )
-    return path
+
+
+def _pass_global_options(ctx: typer.Context) -> None:
+    """Hand options given before the command (`coview --store X ask ...`) to the command.
+
+    They become defaults of the command's own option of the same name (Click's default_map),
+    so every command that takes --store honours `coview --store X CMD`. An option the command
+    does not take, or one given both before and after the command, is refused: never accepted
+    and then ignored.
+    """
+    given = {k: ctx.params.get(k) for k in GLOBAL_OPTIONS if ctx.params.get(k) is not None}
+    if not given:
+        return
+    name = ctx.invoked_subcommand
+    command = ctx.command.get_command(ctx, name) if name else None
+    if command is None:
+        return  # Click reports the unknown command itself
+    own = {p.name for p in command.params}
+    rest = ctx.meta.get("coview.command_args", [])
+    rest = rest[: rest.index("--")] if "--" in rest else rest
+    for key in given:
+        flag = GLOBAL_OPTIONS[key]
+        if key not in own:
+            raise fail(f"{flag} does not apply to `coview {name}`; see `coview {name} --help`.")
+        if any(a == flag or a.startswith(flag + "=") for a in rest):
+            raise fail(f"{flag} is given both before and after `{name}`; give it once.")
+    if "backend" in given:
+        _check_backend(given["backend"])
+    defaults = dict(ctx.default_map or {})
+    defaults[name] = {**defaults.get(name, {}), **given}
+    ctx.default_map = defaults
 
 
 def _version(value: bool) -> None:
@@ -115,9 +338,11 @@ def main_callback(
 ) -> None:
     """With no command, open the TUI on the store."""
     if ctx.invoked_subcommand is not None:
+        _pass_global_options(ctx)
         return
     settings = _settings(backend, base_url, model)
     path = _store(store)
+    _use_theme(settings)
     from coview.tui.app import run_app
 
     run_app(path, settings=settings)
@@ -125,10 +350,24 @@ def main_callback(
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files or directories to load.")],
-    store: StoreOpt = None,
+    paths: Annotated[
+        list[Path], typer.Argument(metavar="PATH", help="Files or directories to load.")
+    ],
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            "--store",
+            metavar="FILE",
+            help="DuckDB store file to write, created if missing (default: $COVIEW_STORE; "
+            "one of the two is required).",
+            show_default=False,
+        ),
+    ] = None,
     fmt: Annotated[
-        str, typer.Option("--format", help="native | llm-analysis | genz | aiconfigurator")
+        str,
+        typer.Option(
+            "--format", metavar="FORMAT", help="native | llm-analysis | genz | aiconfigurator"
+        ),
     ] = "native",
     replace: Annotated[
         bool, typer.Option("--replace", help="Replace a sweep that is already in the store.")
@@ -137,6 +376,7 @@ def ingest(
         str | None,
         typer.Option(
             "--sweep",
+            metavar="ID",
             help="Sweep id: names the sweep for formats that carry none (llm-analysis), or renames a native sweep.",
         ),
     ] = None,
@@ -157,6 +397,13 @@ def ingest(
     if target is None:
         raise fail("name the store to write: --store FILE (or set COVIEW_STORE).")
     options = {"tco": _parse_tco(tco)} if tco else None
+    if target.exists() and not target.is_dir():  # never add coview's tables to another database
+        from coview.store.db import StoreError, check_store
+
+        try:
+            check_store(target, allow_blank=True)
+        except StoreError as exc:
+            raise fail(_one_line(str(exc))) from exc
     try:
         report = do_ingest(
             list(paths),
@@ -202,14 +449,16 @@ def schema(store: StoreOpt = None) -> None:
     else:
         from coview.store.db import connect
 
-        con = connect(_store(store), read_only=True)
+        con = connect(_store(store, need_data=False), read_only=True)  # docs need no rows
     typer.echo(render_markdown(con))
 
 
 @app.command()
 def simulate(
     spec: Annotated[Path, typer.Argument(help="Sweep spec (TOML); see sample_data/*/spec.toml.")],
-    out: Annotated[Path, typer.Option("--out", help="Directory for the native Parquet files.")],
+    out: Annotated[
+        Path, typer.Option("--out", metavar="DIR", help="Directory for the native Parquet files.")
+    ],
     engine: Annotated[
         str,
         typer.Option("--engine", help="builtin (coview's roofline) | genz (needs coview[genz])"),
@@ -265,6 +514,8 @@ def ask(
         raise fail(str(exc)) from exc
     result = pipeline.ask(question)
     if as_json:
+        import json
+
         typer.echo(json.dumps(result.to_json(), indent=2, default=str))
     else:
         from coview.engine.report import render_result
@@ -276,16 +527,33 @@ def ask(
 
 @app.command("eval")
 def eval_cmd(
-    questions: Annotated[Path, typer.Argument(help="Question file (YAML or JSON).")],
+    questions: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="QUESTIONS",
+            help="Question file (YAML or JSON); or --sample NAME for a bundled set.",
+            show_default=False,
+        ),
+    ] = None,
     store: StoreOpt = None,
     backend: BackendOpt = None,
     base_url: BaseUrlOpt = None,
     model: ModelOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    sample: Annotated[
+        str | None,
+        typer.Option(
+            "--sample",
+            metavar="NAME",
+            help="A bundled question set by name (listed by `coview samples`).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Grade the pipeline on a question set: VIEW-style table and reliability scores."""
     from coview.engine.eval import EvalError, run_eval_cli
 
+    questions = _question_file(questions, sample)
     settings = _settings(backend, base_url, model)
     # With neither --store nor COVIEW_STORE, the question file's own `store:` hint decides.
     path = _store(store) if store or os.environ.get("COVIEW_STORE") else None
@@ -294,6 +562,48 @@ def eval_cmd(
     except EvalError as exc:
         raise fail(str(exc)) from exc
     raise typer.Exit(code)
+
+
+def _sample_question_sets() -> dict[str, Path]:
+    from coview.sample_data import SAMPLE_DIR
+
+    qdir = SAMPLE_DIR / "questions"
+    return {p.stem: p for p in sorted(qdir.glob("*.yaml"))}
+
+
+def _question_file(questions: Path | None, sample: str | None) -> Path:
+    """The question file named by QUESTIONS or by --sample NAME (exactly one of the two)."""
+    if questions is not None and sample is not None:
+        raise fail("give a question file or --sample NAME, not both.")
+    if questions is None and sample is None:
+        raise fail(
+            "name a question file, or a bundled set with --sample NAME "
+            f"({', '.join(_sample_question_sets())})."
+        )
+    if sample is None:
+        return questions
+    sets = _sample_question_sets()
+    if sample not in sets:
+        raise fail(f"no bundled question set {sample!r}; there are: {', '.join(sets)}.")
+    return sets[sample]
+
+
+@app.command()
+def samples() -> None:
+    """Where the bundled sample data lives: sweeps to ingest and question sets for eval."""
+    from coview.sample_data import DEFAULT_SWEEP, SAMPLE_DIR
+
+    typer.echo(f"Bundled sample data: {SAMPLE_DIR}")
+    typer.echo("\nSweeps (coview ingest DIR --store FILE [--format FORMAT]):")
+    for d in sorted(p for p in SAMPLE_DIR.iterdir() if p.is_dir() and p.name != "questions"):
+        if d.name.startswith(("_", ".")):
+            continue
+        fmt = "native" if (d / "configs.parquet").exists() else d.name
+        note = "  (the default store)" if d == DEFAULT_SWEEP else ""
+        typer.echo(f"  {d.name:<20} --format {fmt:<13} {d}{note}")
+    typer.echo("\nQuestion sets (coview eval --sample NAME):")
+    for name, path in _sample_question_sets().items():
+        typer.echo(f"  {name:<20} {path}")
 
 
 @app.command()
@@ -309,22 +619,25 @@ def review(
     session: Annotated[str, typer.Argument(help="Session id or file (see `coview sessions`).")],
 ) -> None:
     """Open a saved session read-only in the TUI: no model, no network."""
+    from coview.config import load_settings
     from coview.store.sessions import SessionError, load_session
-    from coview.tui.app import run_review
 
     try:
         saved = load_session(session)
-    except SessionError as exc:
+        _use_theme(load_settings())
+    except (SessionError, ValueError) as exc:
         raise fail(str(exc)) from exc
+    from coview.tui.app import run_review
+
     run_review(saved)
 
 
 @app.command()
 def export(
     session: Annotated[str, typer.Argument(help="Session id or file (see `coview sessions`).")],
-    fmt: Annotated[str, typer.Option("--format", help="md")] = "md",
+    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="md")] = "md",
     out: Annotated[
-        Path | None, typer.Option("--out", help="Output file (default: stdout).")
+        Path | None, typer.Option("--out", metavar="FILE", help="Output file (default: stdout).")
     ] = None,
 ) -> None:
     """Write a session as a Markdown report, plots included as text."""
@@ -677,6 +990,97 @@ def whatif_cmd(
         typer.echo(json.dumps(result.to_json(), indent=2, default=str))
     else:
         typer.echo(text, nl=False)
+
+
+@app.command("export-configs")
+def export_configs_cmd(
+    out: Annotated[Path, typer.Argument(metavar="FILE", help="Output file: .csv or .parquet.")],
+    search: Annotated[
+        str,
+        typer.Option(
+            "--filter",
+            metavar="TEXT",
+            help="The TUI's / search: bare words match names, col=value one column "
+            "(e.g. 'xpu tp=8 batch=16').",
+        ),
+    ] = "",
+    store: StoreOpt = None,
+    sweep: Annotated[
+        str | None,
+        typer.Option(
+            "--sweep",
+            metavar="ID",
+            help="Sweep id (default: the one the TUI opens; 'all': every sweep).",
+        ),
+    ] = None,
+    systems: Annotated[
+        list[str] | None,
+        typer.Option("--system", metavar="NAME", help="System name or id; repeat for several."),
+    ] = None,
+    phase: Annotated[
+        str | None, typer.Option("--phase", metavar="PHASE", help="prefill | decode")
+    ] = None,
+    dtype: Annotated[
+        str | None, typer.Option("--dtype", metavar="DTYPE", help="Weight data type, e.g. bf16.")
+    ] = None,
+    pareto_only: Annotated[
+        bool, typer.Option("--pareto-only", help="Only Pareto-optimal configs.")
+    ] = False,
+    sort: Annotated[
+        str, typer.Option("--sort", metavar="COLUMN", help="Sort column, as in the table.")
+    ] = "perf_per_tco",
+    ascending: Annotated[bool, typer.Option("--asc", help="Sort ascending.")] = False,
+    all_columns: Annotated[
+        bool, typer.Option("--all-columns", help="Every configs column, not only the table's.")
+    ] = False,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", metavar="FORMAT", help="csv | parquet (default: from FILE)."),
+    ] = None,
+) -> None:
+    """Export the configs table under a filter to CSV or Parquet, sorted as the table is."""
+    from coview.store.browse import Browser, Filters, SearchError
+    from coview.store.export import ExportError, export_configs, match_systems
+
+    browser = Browser(_store(store))
+    try:
+        summary = browser.summary()
+        if sweep is None:
+            sweep_id = summary.sweep_id
+        elif sweep == "all":
+            sweep_id = None
+        elif sweep in {s for s, _ in summary.sweeps}:
+            sweep_id = sweep
+        else:
+            known = ", ".join(s for s, _ in summary.sweeps) or "none"
+            raise fail(f"no sweep {sweep!r} in the store; it has: {known} (or use --sweep all).")
+        system_ids = match_systems(browser, systems) if systems else None
+        filters = Filters(
+            sweep_id=sweep_id,
+            systems=tuple(system_ids) if system_ids is not None else None,
+            phase=phase,
+            dtype=dtype,
+            search=search,
+            pareto_only=pareto_only,
+        )
+        result = export_configs(
+            browser,
+            filters,
+            out,
+            fmt=fmt,
+            sort=sort,
+            descending=not ascending,
+            all_columns=all_columns,
+        )
+    except (SearchError, ExportError) as exc:
+        raise fail(str(exc)) from exc
+    finally:
+        browser.close()
+    typer.echo(result.summary())
+    if result.rows == 0:
+        typer.echo(
+            "coview: note: no configs match these filters; the file has only a header.", err=True
+        )
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ File: $COVIEW_CONFIG, else <user config dir>/coview/config.toml. Environment var
 over the file. Keys:
 
     backend = "offline" | "gemini" | "openai"
+    theme = "nord"     (any Textual built-in theme, e.g. textual-dark, textual-light, gruvbox)
     [gemini]   api_key, model, base_url, api_version
     [openai]   base_url, model, api_key
     [limits]   query_timeout_s, memory_limit, row_cap, llm_timeout_s, llm_attempts,
@@ -14,6 +15,7 @@ over the file. Keys:
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +41,7 @@ class Settings:
     llm_backoff_s: float = 1.0
     llm_backoff_max_s: float = 8.0
     keys: dict[str, str] = field(default_factory=dict)
+    theme: str | None = None
     path: Path | None = None
 
     @property
@@ -50,8 +53,13 @@ class Settings:
 
 
 def config_path() -> Path:
+    """$COVIEW_CONFIG, else <user config dir>/coview/config.toml."""
     if env := os.environ.get("COVIEW_CONFIG"):
         return Path(env)
+    if sys.platform.startswith("linux"):  # platformdirs' rule, without its import on every run
+        xdg = os.environ.get("XDG_CONFIG_HOME", "").strip()
+        base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".config"
+        return base / "coview" / "config.toml"
     from platformdirs import user_config_dir
 
     return Path(user_config_dir("coview")) / "config.toml"
@@ -68,6 +76,10 @@ def load_settings(path: Path | None = None) -> Settings:
             raise ValueError(f"Cannot read config {path}: {exc}. Fix or remove the file.") from exc
     s = Settings(path=path)
     s.backend = data.get("backend")
+    theme = data.get("theme")
+    if theme is not None and not isinstance(theme, str):
+        raise ValueError(f'Config {path}: theme must be a string, e.g. theme = "nord".')
+    s.theme = theme
     g, o, lim = data.get("gemini", {}), data.get("openai", {}), data.get("limits", {})
     s.gemini_api_key = g.get("api_key")
     s.gemini_model = g.get("model", s.gemini_model)
@@ -87,6 +99,7 @@ def load_settings(path: Path | None = None) -> Settings:
 
     env = os.environ
     s.backend = env.get("COVIEW_BACKEND", s.backend)
+    s.theme = env.get("COVIEW_THEME") or s.theme
     s.gemini_api_key = env.get("GEMINI_API_KEY") or env.get("GOOGLE_API_KEY") or s.gemini_api_key
     s.gemini_model = env.get("COVIEW_GEMINI_MODEL", s.gemini_model)
     s.gemini_base_url = env.get("COVIEW_GEMINI_BASE_URL", s.gemini_base_url)

@@ -108,3 +108,72 @@ def connect(path: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
     if not read_only:
         create_schema(con)
     return con
+
+
+def check_store(
+    path: str | os.PathLike, allow_blank: bool = False, need_data: bool = False
+) -> Path:
+    """`path` if it is a coview store; else a StoreError whose one line says what it is instead.
+
+    Catches what would otherwise surface as a traceback deep in a command: a missing file, a
+    directory, a file that is not DuckDB, a DuckDB file holding other tables or none. With
+    `allow_blank`, a DuckDB file with no tables at all passes (ingest may fill it); with
+    `need_data`, a coview store without a single config does not (nothing to browse or ask).
+    """
+    from coview.store.schema import TABLES
+
+    path = require_store(path)
+    if path.is_dir():
+        raise StoreError(f"{path} is a directory, not a store file; name a .duckdb file.")
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        text = str(exc)
+        if "not a valid DuckDB database file" in text:
+            raise StoreError(
+                f"{path} is not a DuckDB database file; name a coview store "
+                "(made by `coview ingest DATA --store FILE`)."
+            ) from exc
+        if "lock" in text.lower():
+            raise StoreError(
+                f"{path} is open for writing by another process; close it and retry."
+            ) from exc
+        raise StoreError(f"cannot open store {path}: {text.splitlines()[0]}") from exc
+    try:
+        names = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'"
+            ).fetchall()
+        }
+        n_configs = (
+            con.execute("SELECT count(*) FROM configs").fetchone()[0]
+            if need_data and "configs" in names
+            else None
+        )
+    finally:
+        con.close()
+    if not names and allow_blank:
+        return path
+    missing = [t.name for t in TABLES if t.name not in names]
+    if len(missing) == len(TABLES):
+        if not names:
+            raise StoreError(
+                f"{path} is an empty DuckDB file, not a coview store; "
+                f"load data into it with `coview ingest DATA --store {path}`."
+            )
+        raise StoreError(
+            f"{path} is a DuckDB file without coview's tables, not a coview store; "
+            "name a coview store, or a new file for `coview ingest`."
+        )
+    if missing:
+        raise StoreError(
+            f"{path} is not a complete coview store (no {', '.join(missing)} table); "
+            "re-create it with `coview ingest DATA --store NEW_FILE`."
+        )
+    if n_configs == 0:
+        raise StoreError(
+            f"{path} is a coview store with no configs yet; "
+            f"load a sweep with `coview ingest DATA --store {path}`."
+        )
+    return path
