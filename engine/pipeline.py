@@ -128,7 +128,7 @@ class Pipeline:
                 result.suggestions = selection.suggestions
                 result.answer = refusal_text(selection.reason, selection.suggestions)
                 return None
-            if not selection.sql:
+            if not selection.sql and not selection.simulated:
                 feedback = "You marked the question answerable but gave no SQL."
                 continue
             evidence: list[Evidence] = []
@@ -141,6 +141,7 @@ class Pipeline:
                 result.sql = list(selection.sql)
                 feedback = f"{type(exc).__name__}: {exc}"
                 continue
+            evidence += selection.simulated
             result.sql = [e.sql for e in evidence]
             return selection, evidence
         result.status = "refused" if retries else "error"

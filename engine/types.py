@@ -46,6 +46,9 @@ class Selection:
     # How the question was read (metric, entities, filters, constraints, aggregation,
     # defaults, corrections, and a one-line "reading"); every backend fills it.
     interpretation: dict[str, Any] = field(default_factory=dict)
+    # Rows a re-simulation produced (what-if answers): evidence that no SQL reads, labelled
+    # as simulated in its `sql` text; the grounding check traces numbers to them like any rows.
+    simulated: list[Evidence] = field(default_factory=list)
 
 
 @dataclass

@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from coview.engine.offline import interpretation, sqlgen
+from coview.engine.offline import interpretation, sqlgen, whatif_question
 from coview.engine.offline.answerer import COMPARATIVES, OfflineAnswerer
 from coview.engine.offline.lexicon import Lexicon, load_lexicon
-from coview.engine.offline.parser import Intent, Unanswerable, parse, polar_claim
+from coview.engine.offline.parser import Intent, Unanswerable, WhatIf, parse, polar_claim
 from coview.engine.types import Context, Selection, Turn
 
 __all__ = ["OfflineAnswerer", "OfflineSelector", "make_offline_backend"]
@@ -110,6 +110,20 @@ class OfflineSelector:
         try:
             it = self._parse(self.resolve_here(question, context), history, context)
             return self._build(it, context)
+        except WhatIf as exc:
+            if self.store_path is None:
+                return Selection(False, reason=str(exc), suggestions=suggestions(self.lex))
+            try:
+                return whatif_question.select(
+                    self.resolve_here(question, context),
+                    exc.modification,
+                    self.lex,
+                    self.store_path,
+                    context,
+                    previous=self._previous(history, context),
+                )
+            except Unanswerable as exc2:
+                return Selection(False, reason=str(exc2), suggestions=suggestions(self.lex))
         except Unanswerable as exc:
             return Selection(False, reason=str(exc), suggestions=suggestions(self.lex))
         except Exception as exc:  # noqa: BLE001 - a parser bug must refuse, never crash or guess
@@ -120,6 +134,28 @@ class OfflineSelector:
             )
 
     # -- parsing with follow-ups ----------------------------------------------------------
+
+    def _previous(self, history: list[Turn], context: Context) -> Intent | None:
+        """The conversation so far, read as one intent (for what-ifs that say 'it')."""
+        prev: Intent | None = None
+        for turn in history[-6:]:
+            try:
+                t_it = parse(turn.question, self.lex, context.config_id)
+            except Unanswerable as exc:
+                mod = getattr(exc, "modification", None)
+                if mod is None:
+                    continue
+                try:
+                    t_it = whatif_question.read(turn.question, self.lex)
+                except Unanswerable:
+                    continue
+            if prev is not None:
+                t_it.systems = list(dict.fromkeys(prev.systems + t_it.systems))
+                t_it.op_types = t_it.op_types or prev.op_types
+                for f in ("phases", "batches", "tps", "dtypes"):
+                    setattr(t_it, f, getattr(t_it, f) or getattr(prev, f))
+            prev = t_it
+        return prev
 
     def _parse(self, question: str, history: list[Turn], context: Context) -> Intent:
         """Parse the question; a follow-up inherits what the conversation so far named."""
@@ -669,11 +705,33 @@ def _question_words(it: Intent) -> list[str]:
     return list(it.order) if it.order else sorted(it.words)
 
 
+_BACK_REFERENCES = {
+    "they",
+    "them",
+    "their",
+    "both",
+    "why",
+    "different",
+    "differ",
+    "differs",
+    "those",
+    "these",
+    "two",
+    "it",
+    "its",
+    "that",
+    "there",
+}
+
+
 def _is_followup(question: str, it: Intent) -> bool:
     """'and on xPU-B?', 'what about batch 16', 'vs MI300X': leans on the previous turn."""
     q = question.strip().lower()
     words = q.replace("?", " ").split()
     if q.startswith(_FOLLOWUP_STARTS) or (words and words[0] in ("vs", "versus", "compare")):
+        return True
+    if not it.systems and it.words & _BACK_REFERENCES:
+        # "why is the Q projection runtime different?", "how much SRAM do they have?"
         return True
     if it.metrics or it.kind not in ("lookup", "compare") or it.direction:
         return it.kind == "compare" and bool(it.words & {"it", "this", "that"})
@@ -721,6 +779,12 @@ def _merge(prev: Intent, cur: Intent, question: str = "") -> Intent:
             out.kind = "lookup"  # "what about its throughput" after an operator question
     if cur.op_class:
         out.op_class = cur.op_class
+    if (
+        len(out.systems) >= 2
+        and (out.op_types or out.op_class)
+        and words & {"why", "different", "differ", "differs", "difference"}
+    ):
+        out.kind = "op_diff"  # "why is the Q projection runtime different" after A vs B
     if cur.config_id is not None:
         out.config_id = cur.config_id
     if cur.sweep:

@@ -920,6 +920,9 @@ class OfflineAnswerer:
 
     def _a_op_diff(self, intent: dict, ev: list[Evidence]) -> str:
         rows = ev[0].records()
+        named = intent.get("op_types") or []
+        if named:  # "why is the Q projection runtime different": that operator first
+            rows.sort(key=lambda r: r["op_type"] not in named)
         cfgs = {r["system"]: r for r in ev[1].records()} if len(ev) > 1 else {}
         top = rows[0]
         a, b = top["system_a"], top["system_b"]
@@ -965,6 +968,118 @@ class OfflineAnswerer:
         if nxt:
             text += "\nNext largest differences: " + ", ".join(nxt) + "."
         return text + _tail(intent)
+
+    # -- what-if by re-simulation ---------------------------------------------------------
+
+    def _whatif_lines(self, intent: dict, ev: list[Evidence]) -> list[str]:
+        cfgs = [r for e in ev if "latency_s_simulated" in e.columns for r in e.records()]
+        ops = [r for e in ev if "weights_simulated" in e.columns for r in e.records()]
+        system = intent.get("system", "")
+        out = []
+        if len(cfgs) == 1:
+            c = cfgs[0]
+            out.append(
+                f"At {c['phase']}, batch {c['batch_size']}, TP {c['tp']}, {c['weight_dtype']}: "
+                f"latency {fmt_value(c['latency_s_stored'], 's')} stored -> "
+                f"{fmt_value(c['latency_s_simulated'], 's')} simulated; perf/TCO "
+                f"{fmt_value(c['perf_per_tco_stored'], 'tok/s/(usd/h)')} -> "
+                f"{fmt_value(c['perf_per_tco_simulated'], 'tok/s/(usd/h)')}."
+            )
+        elif cfgs:
+            changed = [
+                r
+                for r in cfgs
+                if abs(r["latency_s_simulated"] - r["latency_s_stored"])
+                > 1e-9 * r["latency_s_stored"]
+            ]
+            text = f"Latency changes in {len(changed)} of the {len(cfgs)} configurations simulated"
+            if changed:
+                best = min(changed, key=lambda r: r["latency_s_simulated"] / r["latency_s_stored"])
+                was, now = best["latency_s_stored"], best["latency_s_simulated"]
+                text += (
+                    f"; the largest change is at {best['phase']}, batch {best['batch_size']}, "
+                    f"TP {best['tp']}, {best['weight_dtype']}: "
+                    f"{fmt_value(was, 's')} -> {fmt_value(now, 's')}"
+                    + (
+                        " (smaller than the precision shown)"
+                        if fmt_value(was, "s") == fmt_value(now, "s")
+                        else ""
+                    )
+                )
+            out.append(text + ".")
+        if not intent.get("op_types"):
+            # no operator named: the ones whose time changed most
+            ops = sorted(
+                (o for o in ops if o["time_s_stored"] != o["time_s_simulated"]),
+                key=lambda o: -abs(o["time_s_stored"] - o["time_s_simulated"]),
+            )[:3]
+        sram = intent.get("parameter") == "sram_bytes" or intent.get("pin")
+        if len(cfgs) > 4 and intent.get("op_types"):
+            for op in intent["op_types"]:
+                mine = [o for o in ops if o["op_type"] == op]
+                was = sum(1 for o in mine if o["weights_stored"] == "sram")
+                now = sum(1 for o in mine if o["weights_simulated"] == "sram")
+                out.append(
+                    f"  {op} on {system} reads its weights from SRAM in {now} of the {len(mine)} "
+                    f"configurations simulated (stored: {was})."
+                )
+            return out
+        for o in ops:
+            ws, wn = o["weights_stored"], o["weights_simulated"]
+            verb = "still reads" if ws == wn else "now reads" if wn else "reads"
+            out.append(
+                f"  {o['op_type']} on {system} {verb} its weights from {str(wn).upper()}"
+                + ("" if ws == wn else f" (was {str(ws).upper()})")
+                + f": {fmt_value(o['time_s_stored'], 's')} -> {fmt_value(o['time_s_simulated'], 's')}"
+                " per step"
+                + (
+                    f"; it needs {fmt_value(o['sram_needed_bytes'], 'B')} of SRAM with its "
+                    "activations"
+                    if o.get("sram_needed_bytes") and sram
+                    else ""
+                )
+                + "."
+            )
+        return out
+
+    def _a_whatif(self, intent: dict, ev: list[Evidence]) -> str:
+        changes = [r for e in ev if "before" in e.columns for r in e.records()]
+        parts = []
+        for c in changes:
+            b, a = c["before"], c["after"]
+            unit = _param_unit(c["parameter"])
+            if isinstance(b, int | float) and isinstance(a, int | float) and b:
+                parts.append(
+                    f"{c['parameter']} {fmt_value(b, unit)} -> {fmt_value(a, unit)} ({ratio(a, b)})"
+                )
+            else:
+                parts.append(f"{c['parameter']} {b} -> {a}")
+        head = (
+            f"Simulated by coview's roofline model, not stored data: {intent['system']} with "
+            + "; ".join(parts)
+            + "."
+        )
+        return "\n".join([head, *self._whatif_lines(intent, ev)])
+
+    def _a_whatif_search(self, intent: dict, ev: list[Evidence]) -> str:
+        r = ev[0].records()[0]
+        if not intent.get("reachable", True) or r.get("threshold") is None:
+            return (
+                f"Simulated: no value of {r['parameter']} reaches the target ({intent['label']})."
+            )
+        unit = _param_unit(r["parameter"])
+        goal = (
+            f"to keep the {r['operators']} weights in SRAM"
+            if r.get("operators")
+            else f"to match {r.get('match_system')}"
+        )
+        head = (
+            f"{r['system']} would need {r['parameter']} of {fmt_value(r['threshold'], unit)} "
+            f"{goal}: {ratio(r['threshold'], r['baseline_value'])} its "
+            f"{fmt_value(r['baseline_value'], unit)} (simulated by bisection with coview's "
+            "roofline model, not stored data)."
+        )
+        return "\n".join([head, *self._whatif_lines(intent, ev[1:])])
 
     # -- counts and aggregates ------------------------------------------------------------
 
@@ -1161,6 +1276,23 @@ class OfflineAnswerer:
                 f"\nThere its weights are read from {str(wa).upper()} on {a} but from "
                 f"{str(wb).upper()} on {b}."
             )
+            hbm_side, need, cap = (
+                (b, top.get("sram_needed_b"), top.get("sram_bytes_b"))
+                if str(wb) == "hbm"
+                else (a, top.get("sram_needed_a"), top.get("sram_bytes_a"))
+            )
+            sram_side = a if hbm_side == b else b
+            cap_other = top.get("sram_bytes_a") if sram_side == a else top.get("sram_bytes_b")
+            if need and cap and cap_other:
+                text += (
+                    f" With its activations it needs {fmt_value(need, 'B')} of SRAM: more than "
+                    f"{hbm_side}'s {fmt_value(cap, 'B')}, within {sram_side}'s "
+                    f"{fmt_value(cap_other, 'B')}."
+                    if need > cap
+                    else f" It needs {fmt_value(need, 'B')} of SRAM with its activations; "
+                    f"{hbm_side} has {fmt_value(cap, 'B')} but its placement pinned other "
+                    "weights first."
+                )
         nxt = [
             f"{r['op_type']} (differs in {r['pairs_differing']} of {r['pairs_matched']}; up to "
             f"{fmt_value(r['time_a_s'], 's')} vs {fmt_value(r['time_b_s'], 's')})"
@@ -1172,6 +1304,21 @@ class OfflineAnswerer:
         if same:
             text += "\nIdentical in every matched configuration: " + ", ".join(same) + "."
         return text + _tail(intent)
+
+
+def _param_unit(parameter: str) -> str:
+    """The display unit of a systems column a what-if changes."""
+    if parameter.endswith("bytes_per_s"):
+        return "B/s"
+    if parameter.endswith("bytes"):
+        return "B"
+    if parameter.startswith("peak_flops"):
+        return "FLOP/s"
+    if parameter.endswith("_w"):
+        return "W"
+    if parameter.startswith("tco"):
+        return "usd/h"
+    return ""
 
 
 _HIGHER = {"more", "higher", "larger", "bigger", "greater", "above", "exceed", "exceeds"}

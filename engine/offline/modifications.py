@@ -62,7 +62,7 @@ def find(question: str) -> Modification | None:
     hypothetical = any(h in text for h in words["hypothetical"]) or bool(
         re.search(r"\bif\b.*\b(had|has|got)\b", text)
     )
-    goal = re.search(r"\bto (match|reach|get|beat|pin|fit|equal|catch up)\b", text)
+    goal = re.search(r"\bto (match|reach|get|beat|pin|fit|equal|catch up|keep|hold|store)\b", text)
     search = (bool(_SEARCH[0].search(text)) and bool(change or goal)) or bool(
         _SEARCH[1].search(text)
     )

@@ -1270,6 +1270,12 @@ def _check_leftovers(t: _Tokens, it: Intent, lex: Lexicon, question: str) -> Non
                 f"{'chip' if it.metrics[0].table == 'systems' else 'configuration'})"
             )
     units = unit_words({m.unit for m in it.metrics} | {c_unit(c) for c in it.constraints})
+    if toks[polite_prefix_length(toks) : polite_prefix_length(toks) + 1] == ["why"]:
+        # "why can A keep the weights in SRAM while B cannot": the premise's negation is
+        # answered by explaining both sides, not used as a filter
+        for i, tok in enumerate(toks):
+            if t.free(i) and tok in ("cannot", "not", "t", "can", "while", "whereas"):
+                t.take(i)
     spans = unknown_spans(toks, [t.free(i) for i in range(len(toks))], lex, units)
     if spans:
         start, end = spans[0]
@@ -1442,7 +1448,7 @@ def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Int
             "I can compute an operator's share of the step's time, FLOPs or bytes, but not the "
             "share or ratio this question asks for"
         )
-    if it.kind == "op_weights":
+    if it.kind in ("op_weights", "op_diff"):
         # "are k_proj's weights in SRAM": a location, not the SRAM capacity
         it.metrics = [m for m in it.metrics if m.column not in ("sram_bytes", "hbm_bytes")]
     if it.kind.startswith("op_") and any(m.table in ("systems", "models") for m in it.metrics):
