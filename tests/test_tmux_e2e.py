@@ -1,12 +1,14 @@
 """End to end: the real `coview` command in a real terminal (tmux), offline backend.
 
 Starts coview on the sample store at 100x30, cycles the phase filter with p back to decode,
-asks a question with send-keys, waits for the answer by polling capture-pane, then quits
-with q. Skipped (with the reason) without tmux.
+asks a question with send-keys, waits for the answer by polling capture-pane, opens the
+Insights pane (i), asks the first finding's follow-up in the chat (Enter), then quits with
+q. Skipped (with the reason) without tmux.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -63,6 +65,12 @@ def test_coview_in_tmux_asks_and_quits(sample_store, tmp_path):
             "-y",
             "30",
             "env",
+            # the tmux server's environment can carry COLUMNS/LINES from whoever started it,
+            # and Textual believes them over the real window: 100x30 must mean 100x30
+            "-u",
+            "COLUMNS",
+            "-u",
+            "LINES",
             *env_args,
             "sh",
             "-c",
@@ -87,11 +95,24 @@ def test_coview_in_tmux_asks_and_quits(sample_store, tmp_path):
         assert any(
             name in screen for name in ("MI300X", "H100", "TPU v5e", "TPU v5p", "xPU-A", "xPU-B")
         )
+        # Insights: scanned when first shown, its follow-up question is asked in the chat
+        _tmux("send-keys", "-t", session, "Escape")
+        time.sleep(0.3)
+        _tmux("send-keys", "-t", session, "i")
+        screen = _wait_for(session, lambda s: "findings · Enter/a asks in chat" in s)
+        assert "Ask (enter): " in screen
+        _tmux("send-keys", "-t", session, "Enter")
+        _wait_for(session, lambda s: "thinking..." not in s and "─ Answer ─" in s)
         _tmux("send-keys", "-t", session, "Escape")
         time.sleep(0.3)
         _tmux("send-keys", "-t", session, "q")
         _wait_for(session, lambda s: "COVIEW-EXITED 0" in s)
     finally:
         _tmux("kill-session", "-t", session)
-    # the answered turn was saved
-    assert list(sessions_dir.glob("*.jsonl"))
+    # both answered turns were saved, the insight's follow-up second
+    (saved,) = sessions_dir.glob("*.jsonl")
+    turns = [r for r in map(json.loads, saved.read_text().splitlines()) if r["type"] == "turn"]
+    from coview.engine.insights import insights_for_store
+
+    first = insights_for_store(sample_store)[0]["question"]
+    assert [t["question"] for t in turns] == ["which system has the best perf/TCO?", first]

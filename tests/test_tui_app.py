@@ -322,11 +322,11 @@ async def test_tab_cycles_panes_and_fullscreen(demo_store):
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot)
         seen = []
-        for _ in range(5):
+        for _ in range(6):
             await pilot.press("tab")
             await pilot.pause()
             seen.append(app.current_pane())
-        assert seen == ["table", "detail", "chat", "nav", "plot"]
+        assert seen == ["table", "detail", "chat", "insights", "nav", "plot"]
         await pilot.press("shift+tab")
         await pilot.pause()
         assert app.current_pane() == "nav"

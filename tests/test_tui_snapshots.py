@@ -110,3 +110,27 @@ def test_compare_80x24(snap_compare, demo_store):
         await settle(pilot)
 
     assert snap_compare(make_app(demo_store), terminal_size=(80, 24), run_before=compare)
+
+
+def test_insights_80x24(snap_compare, demo_store):
+    """The Insights pane as a tab: scanned when shown, lint findings first."""
+
+    async def insights(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("i")
+        await settle(pilot)
+
+    assert snap_compare(make_app(demo_store), terminal_size=(80, 24), run_before=insights)
+
+
+def test_insights_wide_takes_the_chat_cell_160x48(snap_compare, demo_store):
+    """Wide, Insights shows in the chat's cell; the other three panes stay as they were."""
+
+    async def insights(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("i")
+        await settle(pilot)
+        await pilot.press("down")
+        await settle(pilot)
+
+    assert snap_compare(make_app(demo_store), terminal_size=(160, 48), run_before=insights)

@@ -81,8 +81,11 @@ def insights_pane_class() -> type | None:
 
 
 PANES: tuple[str, ...] = ("plot", "table", "detail", "chat")
+INSIGHTS_BINDINGS: list[Binding] = []
 if insights_pane_class() is not None:
     PANES = (*PANES, "insights")
+    # wide, Insights shares the chat's cell: i shows it there, F5 or a brings the chat back
+    INSIGHTS_BINDINGS = [Binding("i", "pane('insights')", "Insights", id="pane.insights")]
 PANE_TITLES = {
     "insights": "Insights",
     "plot": "Plot",
@@ -153,6 +156,7 @@ class CoviewApp(App):
         Binding("Y,f8", "copy_sql", "Copy SQL", show=False, id="copy_sql"),
         Binding("e,f9", "export", "Export", show=False, id="export"),
         Binding("escape", "back", "Back/cancel", show=False, id="back"),
+        *INSIGHTS_BINDINGS,
     ]
 
     def __init__(
@@ -188,6 +192,7 @@ class CoviewApp(App):
         self.asking = False
         self.narrow = True
         self.active_tab = "plot"
+        self.insights_in_cell = False  # wide: the chat's cell shows Insights instead
         self.answered_turns = 0
         self._plot_timer: Any = None
         self._pending_plot: tuple[int, Any] | None = None
@@ -220,6 +225,11 @@ class CoviewApp(App):
     @property
     def filters_pane(self) -> FiltersPane:
         return self._q("#nav", FiltersPane)
+
+    @property
+    def insights_pane(self) -> Any:
+        """The Insights pane, or None when coview.tui.insights provides none."""
+        return self._q("#pane-insights") if "insights" in PANES else None
 
     # the configs pane's state, named as before for callers and tests
     @property
@@ -331,12 +341,27 @@ class CoviewApp(App):
             set_class(self._q(f"#pane-{p}"), p == pane, "-active")
         set_class(self._q("#nav"), pane == "nav", "-active")
         set_class(self._main, pane == "nav", "-nav")
+        self._show_shared_cell(pane)
         tabs = self._q("#pane-tabs", Tabs)
         if tabs.active != f"tab-{pane}":
             # A programmatic change is not a click: without prevent, its TabActivated arrives
             # after a quicker key has moved on and switches the tabs back (focus desync).
             with tabs.prevent(Tabs.TabActivated):
                 tabs.active = f"tab-{pane}"
+
+    def _show_shared_cell(self, pane: str) -> None:
+        """Wide, chat and Insights share the bottom-right cell: the one shown last stays
+        there while other panes take the focus. Insights scans the store the first time."""
+        insights = self.insights_pane
+        if insights is None:
+            return
+        if pane in ("chat", "insights"):
+            self.insights_in_cell = pane == "insights"
+        if pane == "insights":
+            insights.ensure_scanned(self.store_path)
+        wide = not self.narrow
+        set_class(self._main, wide and self.insights_in_cell, "-wide-insights")
+        set_class(self._main, wide and not self.insights_in_cell, "-wide-chat")
 
     @on(Tabs.TabActivated, "#pane-tabs")
     def _tab_activated(self, event: Tabs.TabActivated) -> None:
@@ -512,6 +537,18 @@ class CoviewApp(App):
     def _drill(self, event: DrillDown) -> None:
         self.drill(event.config_id)
 
+    def on_insights_pane_ask(self, event: Any) -> None:
+        """A finding's follow-up question: asked in the chat pane, which is shown."""
+        event.stop()
+        self.action_pane("chat")
+        if self.asking:
+            self.notify(
+                "A question is still running: wait, or press Esc to cancel it.", severity="warning"
+            )
+            return
+        if event.question:
+            self.ask(event.question, about_this_config=False)
+
     @on(ConfigsPane.SearchSubmitted)
     def _search_submitted(self, event: ConfigsPane.SearchSubmitted) -> None:
         self.filters.search = event.text
@@ -659,7 +696,7 @@ class CoviewApp(App):
         if pane == "detail":
             self._q("#detail", DetailView).clear_compare()
             self.action_pane("table")
-        elif pane in ("chat", "table", "nav"):
+        elif pane in ("chat", "table", "nav", "insights"):
             self.action_pane("plot")
 
     def action_help(self) -> None:
@@ -672,6 +709,9 @@ class CoviewApp(App):
             ("chat", ChatPane),
             ("filters", FilterList),
         ]
+        insights = insights_pane_class()
+        if insights is not None:
+            classes.append(("insights", insights))
         self.push_screen(HelpScreen(binding_rows(self, classes)))
 
     def action_compare(self) -> None:
@@ -845,12 +885,14 @@ class CoviewApp(App):
         event.input.value = ""
         self.ask(question)
 
-    def ask(self, question: str) -> None:
-        """Start a question in a worker; the answer arrives as AskDone."""
+    def ask(self, question: str, about_this_config: bool = True) -> None:
+        """Start a question in a worker; the answer arrives as AskDone. A question that
+        names its own configs (an insight's follow-up) is asked without 'this config'."""
         self.asking = True
         self.cancel_event = threading.Event()
         self.chat_pane.start_thinking(question)
-        context = Context(config_id=self.context.config_id, sweep_id=self.context.sweep_id)
+        config_id = self.context.config_id if about_this_config else None
+        context = Context(config_id=config_id, sweep_id=self.context.sweep_id)
         self._ask_worker(question, context, list(self.history), self.cancel_event)
 
     def _get_pipeline(self) -> Any:

@@ -82,6 +82,14 @@ class CoviewCommands(Provider):
             ),
             ("Help: all keys", app.action_help, "List every key binding"),
         ]
+        if getattr(app, "insights_pane", None) is not None:
+            cmds.append(
+                (
+                    "Insights: where to look",
+                    lambda: app.action_pane("insights"),
+                    "Ranked findings nobody asked for (lint first); Enter asks one in chat",
+                )
+            )
         return cmds
 
     async def discover(self) -> Hits:

@@ -68,6 +68,11 @@ class DrillDown(Message):
         self.config_id = config_id
 
 
+def fit_title(title: str, width: int) -> str:
+    """The title cut to `width` cells with an ellipsis (plotext hides a longer one)."""
+    return title if len(title) <= width else title[: max(0, width - 1)] + "…"
+
+
 class ParetoPlot(PlotextPlot, can_focus=True):
     """perf/TCO against latency, one colour and marker per system, frontiers as lines.
 
@@ -244,7 +249,8 @@ class ParetoPlot(PlotextPlot, can_focus=True):
             plt.scatter([h.latency_s * 1e3], [h.perf_per_tco], marker="@", color="white")
         plt.xlabel("latency ms" + (" (log)" if log_x else ""))
         plt.ylabel("perf/TCO tok/s per $/h" + (" (log)" if log_y else ""))
-        plt.title(self.plot_title)
+        # plotext drops a title wider than the canvas: shorten it instead
+        plt.title(fit_title(self.plot_title, self.size.width))
 
 
 class PlotPane(Pane):
@@ -282,7 +288,7 @@ class PlotPane(Pane):
         for a, b, k in coincident_points(data):
             na = styles[a].name if a in styles else a
             nb = styles[b].name if b in styles else b
-            legend.append(f"  {COINCIDENT_MARKER} {na} = {nb} at {k} points")
+            legend.append(f"  {COINCIDENT_MARKER} {na} = {nb} at {k} point{'s' if k != 1 else ''}")
         self.legend = legend
         self.query_one("#plot-legend", Static).update(legend)
         self.update_status()
