@@ -34,6 +34,7 @@ from coview.tui.common import set_class
 from coview.tui.configs import PAGE_SIZE, TABLE_COLUMNS, ConfigsPane, ConfigsTable
 from coview.tui.detail import DetailPane, DetailView
 from coview.tui.filters import FilterList, FiltersPane, cycle_value
+from coview.tui.lintnote import warnings_note
 from coview.tui.plot import (
     COLORS,
     MARKERS,
@@ -647,15 +648,16 @@ class CoviewApp(App):
             for r in best
         ]
         phase = self.filters.phase or "all phases"
-        self.push_screen(
-            PickScreen(
-                f"Best perf/TCO per system ({phase}, "
-                + ("fits in memory" if self.filters.fits_only else "all configs, m: fitting only")
-                + "); Enter opens one:",
-                opts,
-            ),
-            self._open_best,
+        pick = PickScreen(
+            f"Best perf/TCO per system ({phase}, "
+            + ("fits in memory" if self.filters.fits_only else "all configs, m: fitting only")
+            + "); Enter opens one:",
+            opts,
+            note=warnings_note(None),
         )
+        self.push_screen(pick, self._open_best)
+        systems = list(dict.fromkeys(str(r["system_id"]) for r in best))
+        self._lint_worker(pick.set_note, systems=systems, sweep_id=self.filters.sweep_id)
 
     def _open_best(self, config_id: int | None) -> None:
         if config_id is None:
@@ -751,12 +753,34 @@ class CoviewApp(App):
         if b_cfg is None:
             return
         b_ops = self.browser.operators(other)
-        self._q("#detail", DetailView).show_compare(
-            self.detail_config, self.detail_ops, b_cfg, b_ops
+        detail = self._q("#detail", DetailView)
+        detail.show_compare(self.detail_config, self.detail_ops, b_cfg, b_ops)
+        pair = detail.compared
+        self._lint_worker(
+            lambda note, error=None: detail.show_compare_warnings(pair, note, error),
+            config_ids=list(pair),
+            raw=True,
         )
         self.action_pane("detail")
         self.record_config(other)
         self.record_compare(self.detail_config["config_id"], other)
+
+    @work(thread=True, exclusive=True, group="lint")
+    def _lint_worker(self, show: Callable[..., None], raw: bool = False, **which: Any) -> None:
+        """comparison_warnings for a compare or the best-per-system list (opens the store
+        read-only, off the UI thread); `show` gets the note, or with raw the warnings."""
+        from coview.engine.lint import comparison_warnings
+
+        try:
+            warnings = comparison_warnings(self.store_path, **which)
+        except Exception as exc:  # the comparison is still shown; say lint did not run
+            error = f"{type(exc).__name__}: {exc}"
+            if raw:
+                self.call_from_thread(show, [], error)
+            else:
+                self.call_from_thread(show, warnings_note([], error))
+            return
+        self.call_from_thread(show, warnings if raw else warnings_note(warnings))
 
     def _last_turn(self) -> TurnView | None:
         return self.chat_pane.last_turn()

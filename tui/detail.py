@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Static
 from coview.store.browse import class_breakdown, operator_diff
 from coview.tui import fmt
 from coview.tui.common import Pane
+from coview.tui.lintnote import warnings_note
 
 
 def params_text(cfg: dict[str, Any]) -> Text:
@@ -166,6 +167,7 @@ class DetailView(VerticalScroll, can_focus=True):
             "Select a config (Enter in the table or plot) to see its operators.", id="detail-params"
         )
         yield Static("", id="compare-title")
+        yield Static("", id="compare-warnings")
         # tables inside the scrolling view do not take focus: j/k scroll the view, ←/→ the tables
         diff = DataTable(id="detail-diff", cursor_type="none", zebra_stripes=True)
         diff.can_focus = False
@@ -179,6 +181,7 @@ class DetailView(VerticalScroll, can_focus=True):
     def on_mount(self) -> None:
         self.query_one("#detail-diff").display = False
         self.query_one("#compare-title").display = False
+        self.query_one("#compare-warnings").display = False
 
     def action_scroll_tables(self, cells: int) -> None:
         for table in self.query(DataTable):
@@ -216,15 +219,32 @@ class DetailView(VerticalScroll, can_focus=True):
         ct = self.query_one("#compare-title", Static)
         ct.update(title)
         ct.display = True
+        self.compared = (a_cfg.get("config_id"), b_cfg.get("config_id"))
+        self.show_compare_warnings(self.compared, None)
         diff = self.query_one("#detail-diff", DataTable)
         fill_diff_table(diff, a_ops, b_ops, name_a[:8], name_b[:8])
         diff.display = True
         self.scroll_home(animate=False)
 
+    def show_compare_warnings(
+        self, pair: tuple[Any, Any], warnings: list[dict[str, Any]] | None, error: str | None = None
+    ) -> None:
+        """Lint's verdict on the compare of `pair` (None: still checking); a verdict for a
+        compare no longer shown is dropped."""
+        if pair != getattr(self, "compared", None):
+            return
+        note = self.query_one("#compare-warnings", Static)
+        note.update(warnings_note(warnings, error))
+        note.display = True
+
     def clear_compare(self) -> None:
         ct = self.query_one("#compare-title", Static)
         ct.update("")
         ct.display = False
+        self.compared = None
+        note = self.query_one("#compare-warnings", Static)
+        note.update("")
+        note.display = False
         diff = self.query_one("#detail-diff", DataTable)
         diff.clear(columns=True)
         diff.display = False

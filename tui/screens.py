@@ -76,14 +76,18 @@ class PickScreen(ModalScreen[Any]):
 
     BINDINGS = [Binding("escape", "dismiss_none", "Cancel", id="pick.cancel")]
 
-    def __init__(self, title: str, options: list[tuple[str, Any]]) -> None:
+    def __init__(self, title: str, options: list[tuple[str, Any]], note: Any = None) -> None:
         super().__init__()
         self.title_text = title
         self.options = options
+        self.note = note
 
     def compose(self) -> ComposeResult:
         with Vertical(id="pick-box"):
             yield Static(Text(self.title_text), id="pick-title")
+            note = Static(self.note or "", id="pick-note")
+            note.display = self.note is not None
+            yield note
             yield OptionList(
                 *[Option(label, id=str(i)) for i, (label, _) in enumerate(self.options)],
                 id="pick-list",
@@ -91,6 +95,15 @@ class PickScreen(ModalScreen[Any]):
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
+
+    def set_note(self, note: Any) -> None:
+        """Replace the note under the title (e.g. lint's verdict, once it has run)."""
+        self.note = note
+        if not self.is_attached:  # picked or cancelled before lint answered
+            return
+        widget = self.query_one("#pick-note", Static)
+        widget.update(note)
+        widget.display = True
 
     @on(OptionList.OptionSelected)
     def _picked(self, event: OptionList.OptionSelected) -> None:
