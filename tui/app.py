@@ -458,7 +458,7 @@ class CoviewApp(App):
         sel.clear_options()
         for sysinfo in s.systems:
             st = self.sys_styles[sysinfo.system_id]
-            sel.add_option((f"{st.marker} {sysinfo.name}", sysinfo.system_id, True))
+            sel.add_option((Text(f"{st.marker} {sysinfo.name}"), sysinfo.system_id, True))
         self._syncing = True
         for rid, values, current in (
             ("#nav-phase", ["all", *s.phases], self.filters.phase),

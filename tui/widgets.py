@@ -51,7 +51,8 @@ class StatusLine(Widget):
             self.refresh()
 
     def render(self) -> Any:
-        return self._text
+        # A plain str may carry store text (system names): never read it as markup.
+        return Text(self._text) if isinstance(self._text, str) else self._text
 
 
 def legend_text(styles: dict[str, SystemStyle]) -> Text:
