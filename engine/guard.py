@@ -107,6 +107,7 @@ _DENIED_FUNCTIONS = frozenset(
     {
         "getenv",
         "current_setting",
+        "getvariable",
         "system",
         "shell",
         "glob",
