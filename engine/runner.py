@@ -245,7 +245,7 @@ class _Worker:
 
         parent_sock, child_sock = socket.socketpair()
         # Room for DuckDB's buffer pool plus the interpreter, thread stacks and results.
-        address_space = _parse_bytes(memory_limit) + 3 * 2**30
+        address_space = _parse_bytes(memory_limit) + int(1.5 * 2**30)
         child_fd = child_sock.fileno()
         self.process = subprocess.Popen(
             [
