@@ -667,8 +667,10 @@ def _int_literal(node: exp.Expression | None) -> float | None:
 def _check_value_size(node: exp.Func) -> None:
     """Refuse calls that build a huge string or list (repeat('x', 1e8), list_resize(l, 4e8))."""
     cheap = str(node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
-    if cheap not in _SIZE_ARGS and cheap not in _FORMAT_FUNCTIONS and not isinstance(
-        node, _SIZE_NODES
+    if (
+        cheap not in _SIZE_ARGS
+        and cheap not in _FORMAT_FUNCTIONS
+        and not isinstance(node, _SIZE_NODES)
     ):
         return  # the common case, without rendering the node to SQL
     names = {n for n in _function_names(node) if n in _SIZE_ARGS or n in _FORMAT_FUNCTIONS}

@@ -129,6 +129,7 @@ class Pipeline:
             result.answer = str(exc)
             result.reason = "backend"
         result.elapsed_s = time.perf_counter() - start
+        _clean_for_display(result)
         return result
 
     def _check_cancel(self, cancel: threading.Event | None) -> None:
@@ -222,7 +223,7 @@ class Pipeline:
             )
             return
         self._check_cancel(cancel)
-        answer: Answer = self.answerer.answer(question, selection, evidence)
+        answer: Answer = _clean_answer(self.answerer.answer(question, selection, evidence))
         grounding: Grounding = check_grounding(answer.text, evidence)
         if not answer.refused and not grounding.ok:
             if getattr(self.answerer, "regenerates", False):
@@ -235,6 +236,7 @@ class Pipeline:
                     feedback=f"These numbers are not in the evidence rows: {named}. "
                     "Use only numbers from the rows, or ratios/differences of them.",
                 )
+                answer = _clean_answer(answer)
                 grounding = check_grounding(answer.text, evidence)
                 if not grounding.ok:
                     answer = Answer(mark_unmatched(answer.text, grounding), answer.refused)
@@ -262,3 +264,28 @@ def refusal_text(reason: str, suggestions: list[str]) -> str:
     if suggestions:
         text += "\nQuestions the data can answer:\n" + "\n".join(f"  - {s}" for s in suggestions)
     return text
+
+
+def _clean_for_display(result: AskResult) -> None:
+    """Strip escape sequences and control characters from everything shown or saved: the
+    answer (a model wrote it) and the evidence text (a store held it). Runs after grounding."""
+    from coview.store.safetext import clean
+
+    result.answer = clean(result.answer)
+    result.reason = clean(result.reason)
+    result.suggestions = [clean(s) for s in result.suggestions]
+    for ev in result.evidence:
+        ev.columns = [clean(c) for c in ev.columns]
+        if (
+            any(isinstance(v, str) for row in ev.rows[:1] for v in row)
+            or ev.rows
+            and any(isinstance(v, str) for row in ev.rows for v in row)
+        ):
+            ev.rows = [tuple(clean(v) if isinstance(v, str) else v for v in row) for row in ev.rows]
+
+
+def _clean_answer(answer: Answer) -> Answer:
+    """The answer without escape sequences, before grounding (their digits are no numbers)."""
+    from coview.store.safetext import clean
+
+    return Answer(clean(answer.text), answer.refused)

@@ -173,6 +173,13 @@ def _worker_main(conn, store_path: str, memory_limit: str, threads: int, address
     cancel, so a function that ignores DuckDB's interrupt (or a string or list DuckDB's
     memory limit does not count) cannot outlive the question.
     """
+    try:  # Linux: die with the parent (a TUI killed with -9 leaves no worker running)
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
     try:
         import resource
 

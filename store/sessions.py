@@ -461,6 +461,13 @@ def load_session(id_or_path: str) -> Session:
         # unknown event types from newer versions are ignored
     if session is None:
         raise SessionError(f"{path} is empty or has no session header; it is not a usable session.")
+    # A session file may come from elsewhere: what review and export show is clean text.
+    from coview.store.safetext import clean, clean_json
+
+    session.header = clean_json(session.header)
+    session.turns = [clean_json(t) for t in session.turns]
+    session.configs = {cid: clean_json(c) for cid, c in session.configs.items()}
+    warns = [clean(w) for w in warns]
     session.warnings = warns
     for w in warns:
         warnings.warn(w, stacklevel=2)
