@@ -276,11 +276,7 @@ def _clean_for_display(result: AskResult) -> None:
     result.suggestions = [clean(s) for s in result.suggestions]
     for ev in result.evidence:
         ev.columns = [clean(c) for c in ev.columns]
-        if (
-            any(isinstance(v, str) for row in ev.rows[:1] for v in row)
-            or ev.rows
-            and any(isinstance(v, str) for row in ev.rows for v in row)
-        ):
+        if any(isinstance(v, str) for row in ev.rows for v in row):
             ev.rows = [tuple(clean(v) if isinstance(v, str) else v for v in row) for row in ev.rows]
 
 
