@@ -16,8 +16,17 @@ Rules, in order:
 4. No table functions (read_csv, glob, range, duckdb_tables(), query(), ...) and no file
    paths as tables; no dangerous scalar functions (getenv, current_setting, read_text, ...).
 5. Table references name schema tables or CTEs only: no other database or schema, no
-   information_schema, no duckdb_* or coview_meta.
+   information_schema, no duckdb_* or coview_meta. Each reference is resolved in its own
+   scope (sqlglot's optimizer.scope): a CTE defined in a subquery does not cover a table of
+   the same name outside it, and no CTE may shadow a schema table.
 6. Every column exists (sqlglot's optimizer qualifies columns against the catalog).
+7. Size: at most MAX_SQL_CHARS characters, MAX_NESTING nested parentheses and MAX_NODES
+   parse nodes (so the guard itself stays fast and never recurses too deep), and functions
+   that build a value as large as an argument (repeat, list_resize, lpad, ...) only with a
+   literal size up to MAX_BUILT_SIZE.
+
+``store_columns`` tells which output columns hold values read from store tables (not
+literals written into the SQL); the grounding check counts only those.
 
 ``WITH RECURSIVE`` is allowed: recursive CTEs are legitimate SQL, and one that never ends
 is stopped by the runner's time and memory limits. ``check`` returns the normalised SQL

@@ -513,14 +513,13 @@ class ReadOnlyRunner:
                 cur.interrupt()
 
         def watch_cancel() -> None:
-            while not done.is_set():
-                if self._cancelled.is_set() or (cancel is not None and cancel.wait(CANCEL_POLL_S)):
-                    if not done.is_set():
-                        stopped["cancel"] = True
-                        cur.interrupt()
+            # Wakes at once when the query ends (done), else every CANCEL_POLL_S to look at
+            # the caller's Event and cancel(); joined below, so no thread outlives the query.
+            while not done.wait(CANCEL_POLL_S):
+                if self._cancelled.is_set() or (cancel is not None and cancel.is_set()):
+                    stopped["cancel"] = True
+                    cur.interrupt()
                     return
-                if cancel is None:
-                    self._cancelled.wait(CANCEL_POLL_S)
 
         timer = threading.Timer(limit, on_timeout)
         timer.daemon = True
@@ -543,6 +542,9 @@ class ReadOnlyRunner:
         finally:
             done.set()
             timer.cancel()
+            watcher.join()
+            if timer.is_alive():
+                timer.join()
             with self._lock:
                 if cur in self._running:
                     self._running.remove(cur)
