@@ -264,7 +264,7 @@ CORPUS: tuple[Hostile, ...] = (
     ),
     Hostile(
         "shadow_sweeps_union",
-        "WITH sweeps AS (SELECT * FROM sweeps UNION ALL SELECT 'x', 'fake', 'sim', '1', '/', NULL) SELECT count(*) FROM sweeps",
+        "WITH sweeps AS (SELECT * FROM sweeps UNION ALL SELECT 'x', 'fake', 'sim', '1', '/', NULL, NULL) SELECT count(*) FROM sweeps",
     ),
     # --- functions building values DuckDB's memory limit does not count
     Hostile("repeat_100m", "SELECT repeat('x', 100000000) AS s FROM configs"),
