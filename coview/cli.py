@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from coview import __version__
+from coview.store.safetext import clean, clean_json
 
 
 class _PlainCoercion:
@@ -214,7 +215,7 @@ def _one_line(text: str) -> str:
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print an error that says what is wrong and what to do, and exit non-zero."""
-    typer.echo(f"coview: error: {message}", err=True)
+    typer.echo(f"coview: error: {clean(message)}", err=True)
     return typer.Exit(code)
 
 
@@ -415,9 +416,9 @@ def ingest(
             options=options,
         )
     except IngestError as exc:
-        typer.echo(f"coview: ingest failed, the store is unchanged.\n{exc}", err=True)
+        typer.echo(f"coview: ingest failed, the store is unchanged.\n{clean(exc)}", err=True)
         raise typer.Exit(2) from exc
-    typer.echo(report.summary())
+    typer.echo(clean(report.summary()))
 
 
 def _parse_tco(items: list[str]) -> dict[str, float]:
@@ -450,7 +451,7 @@ def schema(store: StoreOpt = None) -> None:
         from coview.store.db import connect
 
         con = connect(_store(store, need_data=False), read_only=True)  # docs need no rows
-    typer.echo(render_markdown(con))
+    typer.echo(clean(render_markdown(con)))
 
 
 @app.command()
@@ -510,19 +511,39 @@ def ask(
     path = _store(store)
     try:
         pipeline = Pipeline(path, settings=settings)
+        result = pipeline.ask(question)
     except ValueError as exc:
+        if as_json:
+            _echo_json_error(question, settings, exc)
         raise fail(str(exc)) from exc
-    result = pipeline.ask(question)
+    except Exception as exc:  # noqa: BLE001 - `--json` always prints one JSON object
+        if not as_json:
+            raise
+        _echo_json_error(question, settings, exc)
+        raise typer.Exit(1) from exc
     if as_json:
-        import json
-
-        typer.echo(json.dumps(result.to_json(), indent=2, default=str))
+        typer.echo(json.dumps(clean_json(result.to_json()), indent=2, default=str))
     else:
         from coview.engine.report import render_result
 
-        typer.echo(render_result(result, show_sql=show_sql))
+        typer.echo(clean(render_result(result, show_sql=show_sql)))
     if result.status == "error":
         raise typer.Exit(1)
+
+
+def _echo_json_error(question: str, settings, exc: BaseException) -> None:
+    """The `ask --json` object for a failure outside the pipeline (a bad store, a bug)."""
+    from coview.engine.types import AskResult
+
+    message = f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc)
+    result = AskResult(
+        question=question,
+        status="error",
+        answer=f"coview could not answer: {message[:2000]}",
+        backend=str(getattr(settings, "default_backend", "") or ""),
+        reason="internal",
+    )
+    typer.echo(json.dumps(clean_json(result.to_json()), indent=2, default=str))
 
 
 @app.command("eval")
@@ -611,7 +632,7 @@ def sessions() -> None:
     """List saved sessions."""
     from coview.store.sessions import list_sessions_text
 
-    typer.echo(list_sessions_text())
+    typer.echo(clean(list_sessions_text()))
 
 
 @app.command()
@@ -646,7 +667,7 @@ def export(
     if fmt != "md":
         raise fail(f"unknown export format {fmt!r}; use --format md.")
     try:
-        text = export_markdown(load_session(session))
+        text = clean(export_markdown(load_session(session)))
     except SessionError as exc:
         raise fail(str(exc)) from exc
     if out:

@@ -7,7 +7,7 @@ over the file. Keys:
     theme = "nord"     (any Textual built-in theme, e.g. textual-dark, textual-light, gruvbox)
     [gemini]   api_key, model, base_url, api_version
     [openai]   base_url, model, api_key
-    [limits]   query_timeout_s, memory_limit, row_cap, llm_timeout_s, llm_attempts,
+    [limits]   query_timeout_s, question_timeout_s, memory_limit, row_cap, llm_timeout_s, llm_attempts,
                llm_backoff_s, llm_backoff_max_s
     [keys]     binding_id = "key"   (remap any TUI binding by its id)
 """
@@ -34,6 +34,8 @@ class Settings:
     openai_model: str = "local"
     openai_api_key: str = "not-needed"
     query_timeout_s: float = 10.0
+    # One question, every attempt and statement together (selector retries included).
+    question_timeout_s: float = 30.0
     memory_limit: str = "2GB"
     row_cap: int = 500
     llm_timeout_s: float = 60.0
@@ -89,6 +91,7 @@ def load_settings(path: Path | None = None) -> Settings:
     s.openai_model = o.get("model", s.openai_model)
     s.openai_api_key = o.get("api_key", s.openai_api_key)
     s.query_timeout_s = float(lim.get("query_timeout_s", s.query_timeout_s))
+    s.question_timeout_s = float(lim.get("question_timeout_s", s.question_timeout_s))
     s.memory_limit = str(lim.get("memory_limit", s.memory_limit))
     s.row_cap = int(lim.get("row_cap", s.row_cap))
     s.llm_timeout_s = float(lim.get("llm_timeout_s", s.llm_timeout_s))

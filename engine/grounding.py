@@ -5,7 +5,8 @@ ms -> s, GB -> bytes, TFLOPS -> FLOP/s, and rounding to the digits shown), or a 
 difference or percentage of two evidence values from the same column (across rows) or the
 same row (across columns), or a row count. Numbers that are part of identifiers ("H100",
 "TPU v5e", "Llama-2-70B", "bf16") are not numbers; "TP 8" and "batch 16" are, and must
-match the tp and batch_size values of the rows.
+match the tp and batch_size values of the rows. Columns the guard found to hold literals
+written into the SQL (``Evidence.store_columns``) are not evidence and match nothing.
 """
 
 from __future__ import annotations
@@ -127,8 +128,9 @@ def _masked_spans(text: str, evidence: list[Evidence]) -> list[tuple[int, int]]:
             spans.append((m.start(), m.end()))
     strings: set[str] = set()
     for ev in evidence:
+        keep = [i for i in range(len(ev.columns)) if ev.is_store_column(i)]
         for row in ev.rows[: _PAIR_ROW_CAP * 5]:
-            for v in row:
+            for v in (row[i] for i in keep if i < len(row)):
                 if isinstance(v, str) and 2 <= len(v) <= 80 and any(c.isdigit() for c in v):
                     strings.add(v)
     for s in sorted(strings, key=len, reverse=True):
@@ -187,7 +189,9 @@ class _Index:
             self.values.append((float(len(ev.rows)), f"number of rows of query {ei + 1}"))
             for ri, row in enumerate(ev.rows):
                 rowvals = []
-                for col, v in zip(ev.columns, row, strict=False):
+                for ci, (col, v) in enumerate(zip(ev.columns, row, strict=False)):
+                    if not ev.is_store_column(ci):
+                        continue  # a literal written into the SQL is not evidence
                     f = _num(v)
                     if f is None:
                         continue
@@ -198,6 +202,8 @@ class _Index:
                 if len(rowvals) > 1 and ri < _PAIR_ROW_CAP:
                     self.groups.append((f"row {ri + 1}", sorted(rowvals)))
             for ci, col in enumerate(ev.columns):
+                if not ev.is_store_column(ci):
+                    continue
                 distinct = {row[ci] for row in ev.rows if row[ci] is not None}
                 self.values.append((float(len(distinct)), f"number of distinct {col}"))
         for col, vals in cols.items():

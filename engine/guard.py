@@ -16,8 +16,17 @@ Rules, in order:
 4. No table functions (read_csv, glob, range, duckdb_tables(), query(), ...) and no file
    paths as tables; no dangerous scalar functions (getenv, current_setting, read_text, ...).
 5. Table references name schema tables or CTEs only: no other database or schema, no
-   information_schema, no duckdb_* or coview_meta.
+   information_schema, no duckdb_* or coview_meta. Each reference is resolved in its own
+   scope (sqlglot's optimizer.scope): a CTE defined in a subquery does not cover a table of
+   the same name outside it, and no CTE may shadow a schema table.
 6. Every column exists (sqlglot's optimizer qualifies columns against the catalog).
+7. Size: at most MAX_SQL_CHARS characters, MAX_NESTING nested parentheses and MAX_NODES
+   parse nodes (so the guard itself stays fast and never recurses too deep), and functions
+   that build a value as large as an argument (repeat, list_resize, lpad, ...) only with a
+   literal size up to MAX_BUILT_SIZE.
+
+``store_columns`` tells which output columns hold values read from store tables (not
+literals written into the SQL); the grounding check counts only those.
 
 ``WITH RECURSIVE`` is allowed: recursive CTEs are legitimate SQL, and one that never ends
 is stopped by the runner's time and memory limits. ``check`` returns the normalised SQL
@@ -107,6 +116,7 @@ _DENIED_FUNCTIONS = frozenset(
     {
         "getenv",
         "current_setting",
+        "getvariable",
         "system",
         "shell",
         "glob",
@@ -315,15 +325,35 @@ class Catalog:
 
     def check(self, sql: str) -> str:
         """Return the SQL to run (regenerated from the parse tree, no row cap) or raise GuardError."""
-        tree = self._parse_one(sql)
-        self._check_root(tree, sql)
-        self._check_nodes(tree, sql)
-        cte_names = self._check_tables(tree)
-        self._check_columns(tree, cte_names)
+        _check_size(sql)
         try:
+            tree = self._parse_one(sql)
+            _check_node_count(tree)
+            self._check_root(tree, sql)
+            self._check_nodes(tree, sql)
+            cte_names = self._check_tables(tree)
+            self._check_columns(tree, cte_names)
             return tree.sql(dialect=DIALECT, comments=False)
+        except RecursionError as exc:
+            raise GuardError(
+                "the SQL is nested too deeply to check; write a flatter query "
+                "(fewer nested parentheses or subqueries)"
+            ) from exc
         except SqlglotError as exc:  # pragma: no cover - generator failures are rare
             raise GuardError(f"the SQL could not be normalised: {exc}") from exc
+
+    def store_columns(self, sql: str) -> list[bool] | None:
+        """For each output column of the (guarded) SELECT, whether its values are read from
+        a store table; None when that cannot be worked out (treat every column as unread).
+
+        The grounding check counts only such columns: a number written into the SQL as a
+        literal (``SELECT 0.00042 AS latency_s FROM configs``) is not evidence.
+        """
+        try:
+            tree = sqlglot.parse_one(sql, dialect=DIALECT)
+            return _store_derived_outputs(tree, self.tables)
+        except (SqlglotError, RecursionError, ValueError, KeyError, AttributeError):
+            return None
 
     def _parse_one(self, sql: str) -> exp.Expression:
         if not isinstance(sql, str) or not sql.strip():
@@ -379,6 +409,7 @@ class Catalog:
                     "Remove it: queries may only read the data"
                 )
             if isinstance(node, exp.Func):
+                _check_value_size(node)
                 names = _function_names(node)
                 bad = sorted(n for n in names if _denied(n))
                 if bad:
@@ -398,6 +429,13 @@ class Catalog:
                     f"CTE name {cte!r} is not allowed: name CTEs with letters, digits and "
                     "underscores only"
                 )
+        for cte in sorted(cte_names):
+            if cte in self._types:
+                raise GuardError(
+                    f"CTE name {cte} is a store table's name: a CTE may not shadow a table. "
+                    f"Rename the CTE (e.g. {cte}_q) and query the table {cte} itself"
+                )
+        cte_refs = _cte_references(tree)
         for table in tree.find_all(exp.Table):
             target = table.this
             if not isinstance(target, exp.Identifier):
@@ -420,8 +458,8 @@ class Catalog:
                     f"table {qualifier}.{name} is not allowed: write table names without a "
                     f"database or schema; the tables are {self._table_list()}"
                 )
-            if lname in cte_names and not qualifier:
-                continue
+            if id(table) in cte_refs and not qualifier:
+                continue  # resolved, in its own scope, to a CTE visible there
             if lname in self._types:
                 continue
             if (
@@ -562,6 +600,302 @@ class Catalog:
                     + (f" (did you mean {hint[0]}?)" if hint else "")
                 )
         return None
+
+
+# Limits that keep the guard itself fast (a 200,000-value IN list took 16 s to check).
+MAX_SQL_CHARS = 20_000
+MAX_NESTING = 64
+MAX_NODES = 5_000
+# Functions that build a value whose size is one of their arguments: the argument must be
+# an integer literal no larger than this (DuckDB's memory limit does not cover such values).
+MAX_BUILT_SIZE = 10_000
+_SIZE_ARGS = {
+    "repeat": 1,
+    "list_resize": 1,
+    "array_resize": 1,
+    "lpad": 1,
+    "rpad": 1,
+    "list_repeat": 1,
+    "array_repeat": 1,
+    "bar": 3,
+}
+_FORMAT_FUNCTIONS = frozenset({"printf", "format", "format_bytes"})
+# sqlglot classes some of those parse into (their sql_name differs from the DuckDB name).
+_SIZE_NODES = _exp_types("Repeat", "Pad", "Format", "ArrayResize", "ListResize")
+
+
+def _check_size(sql: object) -> None:
+    """Refuse SQL too long or too deeply nested to check quickly, before parsing it."""
+    if not isinstance(sql, str):
+        return
+    if len(sql) > MAX_SQL_CHARS:
+        raise GuardError(
+            f"the SQL is {len(sql):,} characters, over the {MAX_SQL_CHARS:,} allowed; write a "
+            "shorter query (e.g. a join or a range condition instead of a long IN list)"
+        )
+    depth = deepest = 0
+    for ch in sql:
+        if ch == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == ")":
+            depth -= 1
+    if deepest > MAX_NESTING:
+        raise GuardError(
+            f"the SQL nests parentheses {deepest} deep, over the {MAX_NESTING} allowed; "
+            "write a flatter query"
+        )
+
+
+def _check_node_count(tree: exp.Expression) -> None:
+    count = 0
+    for _ in tree.walk():
+        count += 1
+        if count > MAX_NODES:
+            raise GuardError(
+                f"the SQL has more than {MAX_NODES:,} parts; write a shorter query "
+                "(e.g. a join or a range condition instead of a long IN list)"
+            )
+
+
+def _int_literal(node: exp.Expression | None) -> float | None:
+    """The numeric value of a literal (or a negated one, or a cast of one), else None."""
+    while isinstance(node, exp.Cast | exp.Paren):
+        node = node.this
+    if isinstance(node, exp.Neg):
+        inner = _int_literal(node.this)
+        return None if inner is None else -inner
+    if isinstance(node, exp.Literal) and not node.is_string:
+        try:
+            return float(node.this)
+        except ValueError:
+            return None
+    return None
+
+
+def _check_value_size(node: exp.Func) -> None:
+    """Refuse calls that build a huge string or list (repeat('x', 1e8), list_resize(l, 4e8))."""
+    cheap = str(node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
+    if (
+        cheap not in _SIZE_ARGS
+        and cheap not in _FORMAT_FUNCTIONS
+        and not isinstance(node, _SIZE_NODES)
+    ):
+        return  # the common case, without rendering the node to SQL
+    names = {n for n in _function_names(node) if n in _SIZE_ARGS or n in _FORMAT_FUNCTIONS}
+    if not names:
+        return
+    if isinstance(node, exp.Anonymous):
+        args = list(node.expressions)
+    else:
+        args = []
+        for value in node.args.values():
+            for v in value if isinstance(value, list) else [value]:
+                if isinstance(v, exp.Expression):
+                    args.append(v)
+    name = sorted(names)[0]
+    if name in _FORMAT_FUNCTIONS:
+        for lit in node.find_all(exp.Literal):
+            if lit.is_string and re.search(r"\d{5,}|\*", lit.this):
+                raise GuardError(
+                    f"{name}() with a field width this large is not allowed; format values "
+                    "with round() or plain casts"
+                )
+        return
+    # The size argument: the literal among the arguments (sqlglot reorders some).
+    sizes = [_int_literal(a) for a in args[1:]] if len(args) > 1 else []
+    known = [v for v in sizes if v is not None]
+    if not known or len(known) < len(sizes) and name not in ("lpad", "rpad"):
+        raise GuardError(
+            f"{name}() needs a literal size (at most {MAX_BUILT_SIZE:,}); a computed size "
+            "can build a value larger than memory"
+        )
+    if any(abs(v) > MAX_BUILT_SIZE for v in known):
+        raise GuardError(
+            f"{name}() with a size over {MAX_BUILT_SIZE:,} is not allowed: it builds a value "
+            "larger than the query's memory limit covers"
+        )
+
+
+def _cte_references(tree: exp.Expression) -> set[int]:
+    """ids of the Table nodes that sqlglot's scope analysis resolves to a CTE visible in
+    their own scope. A CTE defined in a subquery does not cover a table outside it."""
+    refs: set[int] = set()
+    if tree.find(exp.CTE) is None:
+        return refs  # no CTE: every table must be a store table
+    try:
+        scopes = list(traverse_scope(tree))
+    except (SqlglotError, RecursionError, ValueError, KeyError, AttributeError):
+        return refs  # every table must then be a store table
+    for scope in scopes:
+        for table in scope.tables:
+            if table.db or table.catalog:
+                continue
+            if table.name in scope.cte_sources:
+                refs.add(id(table))
+    return refs
+
+
+def _store_derived_outputs(tree: exp.Expression, tables: dict[str, list[str]]) -> list[bool] | None:
+    """Per output column of `tree`: does its expression read a store table's column (through
+    CTEs and subqueries, in every branch of a UNION)? Literal-only columns are False."""
+    root = build_scope_safe(tree)
+    if root is None:
+        return None
+    return _scope_outputs(root, tables, 0)
+
+
+def build_scope_safe(tree: exp.Expression) -> Scope | None:
+    from sqlglot.optimizer.scope import build_scope
+
+    try:
+        return build_scope(tree)
+    except (SqlglotError, RecursionError, ValueError, KeyError, AttributeError):
+        return None
+
+
+def _scope_outputs(scope: Scope, tables: dict[str, list[str]], depth: int) -> list[bool] | None:
+    if depth > 50:
+        return None
+    expression = scope.expression
+    if isinstance(expression, exp.SetOperation):
+        branches = list(
+            getattr(scope, "set_operation_scopes", None) or getattr(scope, "union_scopes", [])
+        )
+        if not branches:
+            return None
+        results = [_scope_outputs(b, tables, depth + 1) for b in branches]
+        if any(r is None for r in results):
+            return None
+        width = min(len(r) for r in results)  # type: ignore[arg-type]
+        return [all(r[i] for r in results) for i in range(width)]  # type: ignore[index]
+    if not isinstance(expression, exp.Select):
+        return None
+    out: list[bool] = []
+    for projection in expression.expressions:
+        if isinstance(projection, exp.Star) or (
+            isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star)
+        ):
+            # SELECT *: expand to every column of every source, in order.
+            for source in scope.selected_sources.values():
+                node = source[1] if isinstance(source, tuple) else source
+                if isinstance(node, Scope):
+                    sub = _scope_outputs(node, tables, depth + 1)
+                    if sub is None:
+                        return None
+                    out.extend(sub)
+                elif isinstance(node, exp.Table) and node.name.lower() in tables:
+                    out.extend(True for _ in tables[node.name.lower()])
+                else:
+                    return None
+            continue
+        out.append(_reads_store(projection, scope, tables, depth))
+    return out
+
+
+def _reads_store(
+    node: exp.Expression, scope: Scope, tables: dict[str, list[str]], depth: int
+) -> bool:
+    """True if `node` references a column that resolves to a store table in `scope`."""
+    if depth > 50 or _literal_value(node):
+        return False
+    if any(isinstance(c.this, exp.Star) for c in node.find_all(exp.Count)) and _reads_rows(
+        scope, tables, depth
+    ):
+        return True  # count(*) over store rows
+    for col in node.find_all(exp.Column):
+        if isinstance(col.this, exp.Star):
+            continue
+        candidates = [scope.sources.get(col.table)] if col.table else list(scope.sources.values())
+        for source in candidates:
+            if source is None:
+                continue
+            if isinstance(source, exp.Table):
+                if source.name.lower() in tables and not isinstance(source.this, exp.Func):
+                    return True
+            elif isinstance(source, Scope):
+                sub = source.expression
+                if isinstance(sub, exp.Select | exp.SetOperation):
+                    outs = _named_outputs(source, tables, depth + 1)
+                    if outs.get(col.name.lower()):
+                        return True
+    for sub in node.find_all(exp.Subquery, exp.Select):
+        if sub is node:
+            continue
+        child = build_scope_safe(sub.this if isinstance(sub, exp.Subquery) else sub)
+        if child is not None:
+            vals = _scope_outputs(child, tables, depth + 1)
+            if vals and any(vals):
+                return True
+    return False
+
+
+_VALUE_PICKERS = _exp_types("Coalesce", "Greatest", "Least", "Nullif", "Max", "Min")
+
+
+def _literal_value(node: exp.Expression) -> bool:
+    """True if a numeric literal can become (part of) the value of `node`: a CASE/IF result,
+    a COALESCE/GREATEST argument, a term added or subtracted, or a product with 0.
+    Literals in conditions, round() digits and unit scaling (x * 1000) do not count."""
+    for lit in node.find_all(exp.Literal):
+        if lit.is_string:
+            continue
+        child: exp.Expression = lit
+        parent = lit.parent
+        while parent is not None and child is not node:
+            constant = child.find(exp.Column) is None
+            if not constant and not isinstance(parent, exp.Mul | exp.Div):
+                break  # the literal is combined with a store value below here
+            if isinstance(parent, exp.Add | exp.Sub | exp.DPipe):
+                return True
+            if isinstance(parent, exp.If) and child.arg_key in ("true", "false"):
+                return True
+            if isinstance(parent, exp.Case) and child.arg_key == "default":
+                return True
+            if isinstance(parent, _VALUE_PICKERS):
+                return True
+            if isinstance(parent, exp.Mul | exp.Div) and _int_literal(lit) == 0:
+                return True
+            if isinstance(parent, exp.Predicate | exp.Where | exp.Round) or (
+                isinstance(parent, exp.If) and child.arg_key == "this"
+            ):
+                break  # a condition or a rounding: not a value
+            child, parent = parent, parent.parent
+    return False
+
+
+def _reads_rows(scope: Scope, tables: dict[str, list[str]], depth: int) -> bool:
+    """True if the scope's FROM reads a store table (directly or through a subquery/CTE)."""
+    for source in scope.sources.values():
+        if isinstance(source, exp.Table) and source.name.lower() in tables:
+            return True
+        if isinstance(source, Scope) and depth < 50:
+            outs = _scope_outputs(source, tables, depth + 1)
+            if outs and any(outs):
+                return True
+    return False
+
+
+def _named_outputs(scope: Scope, tables: dict[str, list[str]], depth: int) -> dict[str, bool]:
+    """Output column name -> reads the store, for a CTE or derived-table scope."""
+    expression = scope.expression
+    first = expression
+    while isinstance(first, exp.SetOperation):
+        first = first.this
+    names = [n.lower() for n in getattr(first, "named_selects", [])]
+    vals = _scope_outputs(scope, tables, depth)
+    if vals is None or len(vals) != len(names):
+        return {}
+    # A CTE with a column list (r(n) AS ...) renames its outputs.
+    parent = expression.parent
+    alias_cols = []
+    if isinstance(parent, exp.CTE | exp.Subquery):
+        table_alias = parent.args.get("alias")
+        if isinstance(table_alias, exp.TableAlias):
+            alias_cols = [c.name.lower() for c in table_alias.columns]
+    if alias_cols and len(alias_cols) == len(names):
+        names = alias_cols
+    return dict(zip(names, vals, strict=False))
 
 
 def _outer_source(scope: Scope, alias: str) -> bool:

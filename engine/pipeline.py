@@ -34,6 +34,10 @@ class Cancelled(Exception):
     """The user cancelled the question (Esc in the TUI)."""
 
 
+class DeadlineExceeded(Exception):
+    """The question used up its time (Settings.question_timeout_s) across all attempts."""
+
+
 def make_backend(name: str, store_path: Path, settings: Settings) -> tuple[Selector, Answerer]:
     """The selector and answerer of the named backend."""
     if name == "offline":
@@ -64,17 +68,35 @@ class Pipeline:
         self.settings = settings or load_settings()
         self.store_path = Path(store_path)
         self.backend = backend or self.settings.default_backend
-        self.runner = ReadOnlyRunner(
-            self.store_path,
-            timeout_s=self.settings.query_timeout_s,
-            memory_limit=self.settings.memory_limit,
-            row_cap=self.settings.row_cap,
-        )
         self.catalog = Catalog.from_store(self.store_path)
         if selector is None or answerer is None:
             selector, answerer = make_backend(self.backend, self.store_path, self.settings)
         self.selector = selector
         self.answerer = answerer
+        # SQL a model wrote runs in a killable worker process; SQL coview's own offline
+        # selector wrote runs in-process (fast path, stopped by DuckDB's interrupt).
+        self.trusted_sql = bool(getattr(selector, "trusted_sql", False)) or (
+            self.backend == "offline" and not getattr(selector, "retries_on_error", False)
+        )
+        self.runner = ReadOnlyRunner(
+            self.store_path,
+            timeout_s=self.settings.query_timeout_s,
+            memory_limit=self.settings.memory_limit,
+            row_cap=self.settings.row_cap,
+            isolation="inline" if self.trusted_sql else "process",
+        )
+        self.question_timeout_s = float(getattr(self.settings, "question_timeout_s", 30.0))
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        """Stop the question being answered now (Esc in the TUI): the running query is
+        killed, and no further attempt or statement starts."""
+        self._cancel.set()
+        self.runner.cancel()
+
+    def close(self) -> None:
+        """Release the store and stop the query worker."""
+        self.runner.close()
 
     def ask(
         self,
@@ -85,11 +107,20 @@ class Pipeline:
     ) -> AskResult:
         """Answer one question; never raises for bad input, a bad model or a network fault."""
         start = time.perf_counter()
+        self._deadline = time.monotonic() + self.question_timeout_s
+        self._cancel.clear()
         history = history or []
         context = context or Context()
         result = AskResult(question=question, status="error", answer="", backend=self.backend)
         try:
             self._ask(question, history, context, cancel, result)
+        except DeadlineExceeded:
+            result.status = "error"
+            result.reason = "deadline"
+            result.answer = (
+                f"The question took longer than its {self.question_timeout_s:g} s limit "
+                "(all attempts together) and was stopped; ask something narrower."
+            )
         except Cancelled:
             result.status, result.answer = "error", "Cancelled."
             result.reason = "cancelled"
@@ -98,11 +129,17 @@ class Pipeline:
             result.answer = str(exc)
             result.reason = "backend"
         result.elapsed_s = time.perf_counter() - start
+        _clean_for_display(result)
         return result
 
     def _check_cancel(self, cancel: threading.Event | None) -> None:
-        if cancel is not None and cancel.is_set():
+        if (cancel is not None and cancel.is_set()) or self._cancel.is_set():
             raise Cancelled()
+        if time.monotonic() > getattr(self, "_deadline", float("inf")):
+            raise DeadlineExceeded()
+
+    def _remaining(self) -> float:
+        return max(0.0, getattr(self, "_deadline", float("inf")) - time.monotonic())
 
     def _select_and_run(
         self,
@@ -136,8 +173,15 @@ class Pipeline:
                 for sql in selection.sql:
                     self._check_cancel(cancel)
                     checked = self.catalog.check(sql)
-                    evidence.append(self.runner.run(checked, cancel=cancel))
+                    ev = self.runner.run(checked, cancel=cancel, timeout_s=self._remaining())
+                    if not self.trusted_sql:
+                        # Literals a model wrote into the SQL are not evidence (grounding).
+                        ev.store_columns = self.catalog.store_columns(checked) or [
+                            False for _ in ev.columns
+                        ]
+                    evidence.append(ev)
             except (GuardError, QueryError) as exc:
+                self._check_cancel(cancel)  # a cancel or the deadline ends the question
                 result.sql = list(selection.sql)
                 feedback = f"{type(exc).__name__}: {exc}"
                 continue
@@ -181,7 +225,7 @@ class Pipeline:
             )
             return
         self._check_cancel(cancel)
-        answer: Answer = self.answerer.answer(question, selection, evidence)
+        answer: Answer = _clean_answer(self.answerer.answer(question, selection, evidence))
         grounding: Grounding = check_grounding(answer.text, evidence)
         if not answer.refused and not grounding.ok:
             if getattr(self.answerer, "regenerates", False):
@@ -194,6 +238,7 @@ class Pipeline:
                     feedback=f"These numbers are not in the evidence rows: {named}. "
                     "Use only numbers from the rows, or ratios/differences of them.",
                 )
+                answer = _clean_answer(answer)
                 grounding = check_grounding(answer.text, evidence)
                 if not grounding.ok:
                     answer = Answer(mark_unmatched(answer.text, grounding), answer.refused)
@@ -221,3 +266,24 @@ def refusal_text(reason: str, suggestions: list[str]) -> str:
     if suggestions:
         text += "\nQuestions the data can answer:\n" + "\n".join(f"  - {s}" for s in suggestions)
     return text
+
+
+def _clean_for_display(result: AskResult) -> None:
+    """Strip escape sequences and control characters from everything shown or saved: the
+    answer (a model wrote it) and the evidence text (a store held it). Runs after grounding."""
+    from coview.store.safetext import clean
+
+    result.answer = clean(result.answer)
+    result.reason = clean(result.reason)
+    result.suggestions = [clean(s) for s in result.suggestions]
+    for ev in result.evidence:
+        ev.columns = [clean(c) for c in ev.columns]
+        if any(isinstance(v, str) for row in ev.rows for v in row):
+            ev.rows = [tuple(clean(v) if isinstance(v, str) else v for v in row) for row in ev.rows]
+
+
+def _clean_answer(answer: Answer) -> Answer:
+    """The answer without escape sequences, before grounding (their digits are no numbers)."""
+    from coview.store.safetext import clean
+
+    return Answer(clean(answer.text), answer.refused)

@@ -60,6 +60,17 @@ class Evidence:
     rows: list[tuple]
     truncated: bool = False  # more rows existed than the row cap
     elapsed_s: float = 0.0
+    # Per column: are its values read from store tables? None: all are (SQL coview wrote).
+    # The grounding check ignores False columns: literals in the SQL are not evidence.
+    store_columns: list[bool] | None = None
+
+    def is_store_column(self, index: int) -> bool:
+        """Whether column `index` holds values read from the store (see store_columns)."""
+        if self.store_columns is None:
+            return True
+        if len(self.store_columns) != len(self.columns):
+            return False  # the analysis did not line up with the result: trust nothing
+        return self.store_columns[index]
 
     def records(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, r, strict=False)) for r in self.rows]

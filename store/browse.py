@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 
 from coview.store.db import StoreError, connect
+from coview.store.safetext import clean
 
 # Columns the configs table shows, in order, and which may be sorted on.
 CONFIG_COLUMNS: tuple[str, ...] = (
@@ -169,6 +170,15 @@ class PlotData:
     sampled: bool = False  # True if `others` was capped
 
 
+def _safe(value: Any) -> Any:
+    """A fetched value with any text in it cleaned of control characters (see safetext)."""
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, list):
+        return [_safe(v) for v in value]
+    return value
+
+
 class Browser:
     """Cheap read-only queries over one store, for the TUI.
 
@@ -191,7 +201,8 @@ class Browser:
         with self._lock:
             cur = self.con.execute(sql, params or [])
             cols = [d[0] for d in cur.description]
-            return cols, cur.fetchall()
+            # Store text is hostile: no escape sequence or control character leaves here.
+            return cols, [tuple(_safe(v) for v in r) for r in cur.fetchall()]
 
     def _dicts(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         cols, rows = self._fetch(sql, params)

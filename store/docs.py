@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import duckdb
 
+from coview.store.safetext import for_prompt
 from coview.store.schema import TABLES
 
 
@@ -50,10 +51,24 @@ def render_markdown(con: duckdb.DuckDBPyConnection) -> str:
     return "\n".join(lines)
 
 
+# A store made elsewhere may carry anything in its comments: each is cut to this in prompts.
+MAX_PROMPT_COMMENT = 300
+
+
 def render_compact(con: duckdb.DuckDBPyConnection) -> str:
-    """Schema documentation in a compact form for prompts: `table(col TYPE -- meaning, ...)`."""
+    """Schema documentation in a compact form for prompts: `table(col TYPE -- meaning, ...)`.
+
+    Comments come from the store file, so each is one line, without control characters and
+    capped at MAX_PROMPT_COMMENT characters (the prompt also quotes the whole as data)."""
+
+    def safe(text: str, cap: int = MAX_PROMPT_COMMENT) -> str:
+        return for_prompt(text, max_len=cap)
+
     parts = []
     for t in table_docs(con):
-        cols = "\n".join(f"  {c['name']} {c['type']} -- {c['comment']}" for c in t["columns"])
-        parts.append(f"TABLE {t['name']} -- {t['comment']}\n{cols}")
+        cols = "\n".join(
+            f"  {safe(c['name'], 80)} {safe(c['type'], 80)} -- {safe(c['comment'])}"
+            for c in t["columns"]
+        )
+        parts.append(f"TABLE {t['name']} -- {safe(t['comment'])}\n{cols}")
     return "\n\n".join(parts)

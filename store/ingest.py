@@ -35,7 +35,13 @@ from pathlib import Path
 
 import duckdb
 
-from coview.store.native import Source, find_table_files, open_file_source, open_frame_source
+from coview.store.native import (
+    NativeFileError,
+    Source,
+    find_table_files,
+    open_file_source,
+    open_frame_source,
+)
 from coview.store.pareto import update_pareto
 from coview.store.schema import TABLES_BY_NAME, create_schema, ddl_statements
 from coview.store.validate import (
@@ -77,6 +83,7 @@ class IngestReport:
     pareto_points: int = 0
     seconds: float = 0.0
     extra_columns: dict[str, list[str]] = field(default_factory=dict)
+    stale_removed: list[tuple[Path, int]] = field(default_factory=list)
 
     def summary(self) -> str:
         """A few lines for the terminal: what was loaded, where, how long it took."""
@@ -95,6 +102,14 @@ class IngestReport:
         ]
         if self.replaced:
             lines.append(f"  Replaced the earlier version of: {', '.join(self.replaced)}.")
+        if self.stale_removed:
+            total = sum(n for _, n in self.stale_removed)
+            lines.append(
+                f"  Removed {len(self.stale_removed)} working file(s) left by earlier ingests "
+                f"that were killed ({total / 1e6:,.1f} MB): "
+                + ", ".join(p.name for p, _ in self.stale_removed)
+                + "."
+            )
         for table, cols in self.extra_columns.items():
             lines.append(f"  {table}: unknown columns kept in extra JSON: {', '.join(cols)}.")
         return "\n".join(lines)
@@ -331,6 +346,7 @@ def ingest(
             )
         )
     with _ingest_lock(store):
+        stale = remove_stale_work_copies(store)
         guard = _open_guard(store)
         work = store.with_name(f".{store.name}.ingest-{os.getpid()}.tmp")
         _remove(_work_paths(work))
@@ -368,7 +384,45 @@ def ingest(
             if guard is not None:
                 guard.close()
     report.seconds = time.perf_counter() - t0
+    report.stale_removed = stale
     return report
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # someone else's live process
+    return True
+
+
+def remove_stale_work_copies(store: Path) -> list[tuple[Path, int]]:
+    """Delete working copies left by killed ingests of `store` (their process is gone);
+    return (path, bytes) of each removed. Call under the ingest lock."""
+    import re
+
+    pattern = re.compile(re.escape(f".{store.name}.ingest-") + r"(\d+)\.tmp(\.wal|\.tmp)?")
+    removed: list[tuple[Path, int]] = []
+    try:
+        entries = list(store.parent.iterdir())
+    except OSError:
+        return removed
+    for p in entries:
+        m = pattern.fullmatch(p.name)
+        if not m or int(m.group(1)) == os.getpid() or _pid_alive(int(m.group(1))):
+            continue
+        try:
+            size = p.lstat().st_size
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            else:
+                p.unlink()
+        except OSError:
+            continue
+        removed.append((p, size))
+    return removed
 
 
 def _run(
@@ -404,6 +458,8 @@ def _run(
                 seq += 1
                 try:
                     sources.setdefault(table, []).append(open_file_source(con, table, f, seq))
+                except NativeFileError as exc:
+                    raise IngestError(Problem(str(f), None, None, exc.message, exc.hint)) from exc
                 except duckdb.Error as exc:
                     raise IngestError(
                         Problem(

@@ -465,30 +465,100 @@ def load_session(id_or_path: str) -> Session:
             continue
         kind = event.get("type")
         if session is None:
-            if kind != "header" or event.get("format") != FORMAT:
+            if kind == "header" and event.get("format") == FORMAT:
+                session = Session(path=path, header=event)
+                continue
+            if kind in ("turn", "config") and warns:
+                # The header line was torn: keep the turns, with what the header said unknown.
+                session = Session(path=path, header={"id": path.stem, "format": FORMAT})
+                warns.append(
+                    f"{path.name}: the session header is unreadable; its store and backend "
+                    "are unknown, the turns are shown as saved"
+                )
+            else:
                 raise SessionError(
                     f"{path} is not a coview session file (its first line is not a session header)."
                 )
-            session = Session(path=path, header=event)
-            continue
         if kind == "turn":
-            session.turns.append(event)
+            turn = _normalise_turn(event, f"{path.name}:{i}", warns)
+            if turn is not None:
+                session.turns.append(turn)
         elif kind == "config":
-            cid = event.get("config_id")
-            if cid is not None:
-                session.configs[int(cid)] = {
-                    "config": event.get("config", {}),
-                    "operators": event.get("operators", []),
-                }
+            cid = _as_int(event.get("config_id"))
+            if cid is None:
+                warns.append(f"{path.name}:{i}: skipped a config snapshot without a numeric id")
+                continue
+            config = event.get("config", {})
+            operators = event.get("operators", [])
+            session.configs[cid] = {
+                "config": config if isinstance(config, dict) else {},
+                "operators": [o for o in operators if isinstance(o, dict)]
+                if isinstance(operators, list)
+                else [],
+            }
         elif kind == "compare":
             session.compares.append(event)
         # unknown event types from newer versions are ignored
     if session is None:
         raise SessionError(f"{path} is empty or has no session header; it is not a usable session.")
+    # A session file may come from elsewhere: what review and export show is clean text.
+    from coview.store.safetext import clean, clean_json
+
+    session.header = clean_json(session.header)
+    session.turns = [clean_json(t) for t in session.turns]
+    session.configs = {cid: clean_json(c) for cid, c in session.configs.items()}
+    warns = [clean(w) for w in warns]
     session.warnings = warns
     for w in warns:
         warnings.warn(w, stacklevel=2)
     return session
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
+def _normalise_turn(event: dict[str, Any], where: str, warns: list[str]) -> dict[str, Any] | None:
+    """A turn with fields of the types readers expect; bad fields are dropped with a note."""
+    turn = dict(event)
+    bad: list[str] = []
+    for key in ("question", "answer", "status", "backend", "time", "reason"):
+        if key in turn and not isinstance(turn[key], str):
+            turn[key] = "" if turn[key] is None else str(turn[key])
+    elapsed = turn.get("elapsed_s", 0)
+    if isinstance(elapsed, bool) or not isinstance(elapsed, int | float):
+        bad.append("elapsed_s")
+        turn["elapsed_s"] = 0.0
+    ctx = turn.get("context_config_id")
+    if ctx is not None and _as_int(ctx) is None:
+        bad.append("context_config_id")
+        turn["context_config_id"] = None
+    elif ctx is not None:
+        turn["context_config_id"] = _as_int(ctx)
+    for key, kind in (("rows", list), ("sql", list), ("evidence", list), ("suggestions", list)):
+        if key in turn and not isinstance(turn[key], kind):
+            bad.append(key)
+            turn[key] = []
+    turn["rows"] = [r for r in turn.get("rows", []) if isinstance(r, dict)]
+    turn["evidence"] = [e for e in turn.get("evidence", []) if isinstance(e, dict)]
+    if "grounding" in turn and not isinstance(turn["grounding"], dict):
+        bad.append("grounding")
+        turn["grounding"] = {}
+    g = turn.get("grounding") or {}
+    if not isinstance(g.get("numbers", []), list):
+        g["numbers"] = []
+    g["numbers"] = [n for n in g.get("numbers", []) if isinstance(n, dict)]
+    if bad:
+        warns.append(f"{where}: ignored malformed field(s) {', '.join(bad)} of a turn")
+    return turn
 
 
 @dataclass
@@ -513,10 +583,16 @@ def list_sessions() -> list[SessionInfo]:
         try:
             with open(path, "rb") as fh:
                 first = fh.readline()
-                header = json.loads(first)
                 turns = sum(1 for line in fh if line.startswith(b'{"type": "turn"'))
-        except (OSError, ValueError):
+        except OSError:
             continue
+        try:
+            header = json.loads(first)
+        except ValueError:
+            if not turns:
+                continue
+            # A torn header line: the turns are intact, so the session stays listed.
+            header = {"id": path.stem, "format": FORMAT, "created_at": "(header damaged)"}
         if not isinstance(header, dict) or header.get("format") != FORMAT:
             continue
         out.append(
@@ -724,8 +800,8 @@ _CONFIG_KEYS = (
 
 def _referred_configs(session: Session, turn: dict[str, Any]) -> list[int]:
     ids: list[int] = []
-    if turn.get("context_config_id") is not None:
-        ids.append(int(turn["context_config_id"]))
+    if _as_int(turn.get("context_config_id")) is not None:
+        ids.append(_as_int(turn["context_config_id"]))
     for row in turn.get("rows", []):
         cid = row.get("config_id") if isinstance(row, dict) else None
         if isinstance(cid, int) and cid not in ids:

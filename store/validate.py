@@ -25,12 +25,18 @@ from dataclasses import dataclass, field
 import duckdb
 
 from coview.store.native import Source
+from coview.store.safetext import clean
 from coview.store.schema import TABLES_BY_NAME, Column
 
 MAX_SHOWN = 10
 # Tables whose identical rows may repeat across input files (and match the store's).
 SHARED = ("systems", "models")
 REL_TOL = 1e-6
+# What no simulator writes: names and ids longer than this, numbers larger than this (their
+# sums overflow to inf), and control characters (escape sequences) in any text column.
+MAX_TEXT_CHARS = 1_000
+MAX_MAGNITUDE = 1e30
+_CONTROL_RE = "[\\x00-\\x1f\\x7f-\\x{9f}]"
 
 _INT_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
 _NUM_TYPES = _INT_TYPES | {"UBIGINT", "HUGEINT", "UHUGEINT", "FLOAT", "DOUBLE"}
@@ -73,18 +79,16 @@ class Problem:
     hint: str = ""
 
     def __str__(self) -> str:
-        where = [self.file] if self.file else []
+        # File names, headers and values quoted here come from the input: print them clean.
+        where = [clean(self.file, 500, one_line=True)] if self.file else []
         if self.row is not None:
             where.append(f"row {self.row}")
         if self.column:
-            where.append(f"column {self.column}")
-        text = (
-            f"{', '.join(where)}: {self.message}"
-            if where
-            else self.message[:1].upper() + self.message[1:]
-        )
+            where.append(f"column {clean(self.column, 300, one_line=True)}")
+        message = clean(self.message, 2000, one_line=True)
+        text = f"{', '.join(where)}: {message}" if where else message[:1].upper() + message[1:]
         if self.hint:
-            text += f"\n   fix: {self.hint}"
+            text += f"\n   fix: {clean(self.hint, 1000, one_line=True)}"
         return text
 
 
@@ -400,6 +404,83 @@ class _Checker:
         stats["__n"] = n
         return stats
 
+    # -- text and magnitudes no simulator writes ---------------------------------------
+    def text_and_magnitude(self, st: Staged) -> None:
+        """Control characters or huge text in names/ids, and numbers whose sums overflow."""
+        table = TABLES_BY_NAME[st.table]
+        texts = [c for c in table.columns if c.sql_type == "VARCHAR"]
+        nums = [c for c in table.columns if c.sql_type == "DOUBLE"]
+        aggs = []
+        for c in texts:
+            aggs += [
+                f"bool_or(regexp_matches({q(c.name)}, '{_CONTROL_RE}'))",
+                f"max(length({q(c.name)}))",
+            ]
+        aggs += [f"max(abs({q(c.name)}))" for c in nums]
+        if not aggs:
+            return
+        res = list(self.con.execute(f"SELECT {', '.join(aggs)} FROM {st.stage}").fetchall()[0])
+        for c in texts:
+            has_control, longest = res.pop(0), res.pop(0)
+            col = q(c.name)
+            if has_control:
+                self.rows_where(
+                    st,
+                    f"regexp_matches({col}, '{_CONTROL_RE}')",
+                    c.name,
+                    lambda v, name=c.name: (
+                        f"{name} {v!r} holds a control character (an escape sequence, tab or "
+                        "newline); such text could rewrite the terminal of whoever views the store."
+                    ),
+                    "remove control characters from names and identifiers (plain printable text).",
+                    f"left({col}, 60)",
+                )
+            if longest and longest > MAX_TEXT_CHARS:
+                self.rows_where(
+                    st,
+                    f"length({col}) > {MAX_TEXT_CHARS}",
+                    c.name,
+                    lambda n, name=c.name: (
+                        f"{name} is {n:,} characters long; names and identifiers may be at most "
+                        f"{MAX_TEXT_CHARS:,}."
+                    ),
+                    "shorten it; long descriptions belong in a file next to the sweep, not a name.",
+                    f"length({col})",
+                )
+        for c in nums:
+            biggest = res.pop(0)
+            if biggest is not None and biggest == biggest and biggest > MAX_MAGNITUDE:
+                col = q(c.name)
+                self.rows_where(
+                    st,
+                    f"abs({col}) > {MAX_MAGNITUDE:g} AND NOT isinf({col})",
+                    c.name,
+                    lambda v, name=c.name: (
+                        f"{name} = {v:g} is beyond {MAX_MAGNITUDE:g}, which no simulator writes "
+                        "in base SI units (sums of such values overflow to infinity)."
+                    ),
+                    "check the units (base SI: seconds, bytes, FLOP) or leave the value empty.",
+                    col,
+                )
+
+    def sweeps_without_configs(self) -> None:
+        """A sweep in the files with no configs in the files (0-config sweeps are refused)."""
+        sw = self.staged.get("sweeps")
+        if sw is None or not sw.rows:
+            return
+        cf = self.staged.get("configs")
+        has = f"SELECT DISTINCT sweep_id FROM {cf.stage}" if cf is not None and cf.rows else None
+        pred = "sweep_id IS NOT NULL" + (f" AND sweep_id NOT IN ({has})" if has else "")
+        self.rows_where(
+            sw,
+            pred,
+            "sweep_id",
+            lambda v: f"sweep {v!r} has no configs in the input.",
+            "add its configs (configs.parquet/csv rows with this sweep_id), or leave the "
+            "sweep out.",
+            "sweep_id",
+        )
+
     # -- roofline consistency ---------------------------------------------------------
     def roofline(self, st: Staged) -> None:
         top = "greatest(compute_time_s, memory_time_s, comm_time_s)"
@@ -693,9 +774,11 @@ def validate_staged(
         if st is None or not st.rows:
             continue
         stats[name] = ch.columns(st)
+        ch.text_and_magnitude(st)
         ch.unique(st, stats[name])
         if name == "operators":
             ch.roofline(st)
+    ch.sweeps_without_configs()
     ch.references(replaced)
     ch.problems += conflicts
     ch.config_collisions(replaced)

@@ -141,8 +141,25 @@ def consistent_tables(names: tuple[str, str] = ("System A", "System B")) -> dict
 
 
 def build_store(directory: Path, tables: dict[str, list[dict]]) -> Path:
-    """Write `tables` as native Parquet under `directory` and ingest them into a store."""
-    src = write_tables(Path(directory) / "src", copy.deepcopy(tables))
+    """Write `tables` as native Parquet under `directory` and ingest them into a store.
+
+    Ingest refuses control characters in names, so system names that carry them are ingested
+    as placeholders and written into the store afterwards: a store made elsewhere can hold
+    them, and that is what the hostile-name tests are about."""
+    tables = copy.deepcopy(tables)
+    hostile = {}
+    for i, row in enumerate(tables.get("systems", [])):
+        if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in str(row.get("name", ""))):
+            hostile[f"placeholder {i}"] = row["name"]
+            row["name"] = f"placeholder {i}"
+    src = write_tables(Path(directory) / "src", tables)
     store = Path(directory) / "fx.duckdb"
     ingest([src], store, fmt="native", progress=False)
+    if hostile:
+        import duckdb
+
+        con = duckdb.connect(str(store))
+        for placeholder, name in hostile.items():
+            con.execute("UPDATE systems SET name = ? WHERE name = ?", [name, placeholder])
+        con.close()
     return store

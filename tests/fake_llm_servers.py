@@ -11,6 +11,7 @@ import json
 import re
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -40,11 +41,21 @@ class Request:
     body: dict[str, Any]
 
 
+def _as_reply(r: Reply | str | dict | None) -> Reply | None:
+    if isinstance(r, dict):
+        return Reply(text=json.dumps(r))
+    if isinstance(r, str):
+        return Reply(text=r)
+    return r
+
+
 class _FakeServer:
     """A threaded HTTP server on 127.0.0.1 (port 0) with a scripted reply queue."""
 
     def __init__(self) -> None:
         self.replies: deque[Reply] = deque()
+        # Called for a request when no reply is queued: lets a test answer by what was asked.
+        self.responder: Callable[[Request], Reply | str | dict | None] | None = None
         self.requests: list[Request] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -127,6 +138,8 @@ class _FakeServer:
                 with server._lock:
                     server.requests.append(req)
                     reply = server.replies.popleft() if server.replies else None
+                if reply is None and server.responder is not None:
+                    reply = _as_reply(server.responder(req))
                 if not server.accepts(self.path):
                     self._send(404, {"error": {"code": 404, "message": f"no route {self.path}"}})
                     return

@@ -60,9 +60,13 @@ class TestGemini(BackendScenarios):
         assert gen["responseMimeType"] == "application/json"
         assert set(gen["responseSchema"]["properties"]) == {"answerable", "reason", "sql"}
         assert gen["temperature"] == 0
-        # The rules and schema go in the system instruction, the question in the contents.
-        assert "TABLE configs" in req.body["systemInstruction"]["parts"][0]["text"]
-        assert BEST_QUESTION in req.body["contents"][0]["parts"][0]["text"]
+        # The rules go in the system instruction; the store's schema and values (data from
+        # the file) and the question in the contents.
+        system = req.body["systemInstruction"]["parts"][0]["text"]
+        assert "STORE DATA" in system and "TABLE configs" not in system
+        user = req.body["contents"][0]["parts"][0]["text"]
+        assert BEST_QUESTION in user
+        assert "TABLE configs" in user.split("<<<STORE DATA", 1)[1].split("STORE DATA>>>")[0]
 
     def test_missing_api_key_is_a_clear_error(self, store, server):
         from coview.engine.pipeline import Pipeline

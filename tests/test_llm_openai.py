@@ -62,8 +62,12 @@ class TestOpenAI(BackendScenarios):
         assert req.body["response_format"] == {"type": "json_object"}
         assert req.body["temperature"] == 0
         system, user = req.body["messages"]
-        assert system["role"] == "system" and "TABLE configs" in system["content"]
+        assert system["role"] == "system" and "STORE DATA" in system["content"]
+        # Store-derived text (schema comments, values) travels as data in the user message.
+        assert "TABLE configs" not in system["content"]
         assert user["role"] == "user" and BEST_QUESTION in user["content"]
+        block = user["content"].split("<<<STORE DATA", 1)[1].split("STORE DATA>>>", 1)[0]
+        assert "TABLE configs" in block
 
     def test_server_without_json_mode(self, store):
         """A server that rejects response_format gets plain requests from then on."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from coview.store.safetext import escape_markup
+
 # Column -> (header, formatter name). Headers carry the unit so cells stay short.
 HEADERS: dict[str, str] = {
     "config_id": "id",
@@ -116,7 +118,8 @@ def cell(column: str, value: Any) -> str:
         return num(value)
     if value is None:
         return "-"
-    return str(value) if isinstance(value, str) else num(value)
+    # DataTable reads str cells as markup: store text must render literally ("[/]", "[link]").
+    return escape_markup(value) if isinstance(value, str) else num(value)
 
 
 def config_title(cfg: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 import duckdb
 
+from coview.store.safetext import for_prompt
 from coview.store.schema import TABLES
 
 # Cap on every list of distinct values (column values, sweeps, systems, models): past it the
@@ -43,8 +44,9 @@ def _fmt(v: Any) -> str:
     if v is None:
         return "NULL"
     if isinstance(v, str):
-        # One line, bounded: a value is data and must not reshape the prompt around it.
-        v = " ".join(v.split())
+        # One line, bounded, no control characters: a value is data and must not reshape
+        # the prompt around it.
+        v = " ".join(for_prompt(v, max_len=10 * MAX_VALUE_CHARS).split())
         if len(v) > MAX_VALUE_CHARS:
             v = v[:MAX_VALUE_CHARS] + "..."
         return "'" + v.replace("'", "''") + "'"

@@ -86,6 +86,11 @@ def render_feedback(feedback: str | None, previous_sql: list[str] | None) -> str
     return "\n".join(lines) + "\n\n"
 
 
+def data_block_text(text: str) -> str:
+    """Store text for inside a <<<... >>> data block: it cannot close the block early."""
+    return text.replace("<<<", "< < <").replace(">>>", "> > >")
+
+
 def selector_prompt_parts(
     store_context: StoreContext,
     question: str,
@@ -98,8 +103,8 @@ def selector_prompt_parts(
     """(system, user) text of the selector prompt."""
     return render_prompt(
         "selector.txt",
-        schema=store_context.schema,
-        values=store_context.values,
+        schema=data_block_text(store_context.schema),
+        values=data_block_text(store_context.values),
         examples=prompt_text("selector_examples.txt").strip(),
         history=render_history(history),
         context=render_context(store_path, context),

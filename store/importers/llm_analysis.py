@@ -109,6 +109,7 @@ from typing import Any
 
 import polars as pl
 
+from coview.store.native import not_regular_reason
 from coview.store.schema import TABLES_BY_NAME
 
 SIMULATOR = "llm-analysis"
@@ -440,8 +441,13 @@ def find_summaries(paths: list[Path]) -> list[Path]:
     seen: set[Path] = set()
     for raw in paths:
         path = Path(raw)
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             raise ImportFormatError(path, "no such file or directory", "check the path")
+        odd = not_regular_reason(path)
+        if odd:
+            raise ImportFormatError(
+                path, odd.rstrip("."), "name the summary files or their directory (see `ls -l`)"
+            )
         if path.is_dir():
             files = sorted(path.rglob("*" + SUMMARY_SUFFIX))
             if not files:
@@ -454,6 +460,11 @@ def find_summaries(paths: list[Path]) -> list[Path]:
         else:
             files = [path]
         for f in files:
+            odd = not_regular_reason(f)
+            if odd:  # a FIFO named *-summary.json would hang the read
+                raise ImportFormatError(
+                    f, odd.rstrip("."), "replace it with the summary file llm-analysis wrote"
+                )
             key = f.resolve()
             if key not in seen:
                 seen.add(key)
