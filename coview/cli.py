@@ -492,6 +492,39 @@ def simulate(
     typer.echo(summary)
 
 
+def _session_for_ask(name: str | None, store: Path | None):
+    """(writer, history) for `ask --session NAME`: an existing session's turns, or (None, [])."""
+    if not name:
+        return None, []
+    from coview.engine.types import Turn
+    from coview.store.sessions import SESSION_NAME, SessionError, SessionWriter, sessions_dir
+
+    if not SESSION_NAME.fullmatch(name):
+        raise fail(
+            f"{name!r} is not a usable session name: use 1-64 letters, digits, '.', '_' or '-'."
+        )
+    path = sessions_dir() / f"{name}.jsonl"
+    if not path.exists():
+        return None, []
+    try:
+        writer = SessionWriter.reopen(path)
+    except SessionError as exc:
+        raise fail(str(exc)) from exc
+    if store is not None and Path(store).expanduser().resolve() != writer.store_path:
+        raise fail(
+            f"session {name!r} was made against {writer.store_path}, not {store}; "
+            "leave out --store to continue it, or start a new session."
+        )
+    from coview.store.sessions import load_session
+
+    turns = load_session(str(path)).turns
+    history = [
+        Turn(str(t.get("question", "")), str(t.get("answer", "")), list(t.get("sql") or []))
+        for t in turns
+    ]
+    return writer, history
+
+
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="A question about the data, in plain English.")],
@@ -503,15 +536,35 @@ def ask(
         bool, typer.Option("--json", help="Print the JSON contract object.")
     ] = False,
     show_sql: Annotated[bool, typer.Option("--show-sql", help="Show the SQL that ran.")] = False,
+    session: Annotated[
+        str | None,
+        typer.Option(
+            "--session",
+            metavar="NAME",
+            help="Start or continue the saved session NAME: its earlier turns are the "
+            "conversation, and this turn is saved (review and export it like a TUI session).",
+        ),
+    ] = None,
 ) -> None:
     """Answer one question from the data, or refuse when the data cannot answer it."""
     from coview.engine.pipeline import Pipeline
+    from coview.engine.types import Context
 
     settings = _settings(backend, base_url, model)
-    path = _store(store)
+    writer, history = _session_for_ask(session, store)
+    path = _store(store) if writer is None or store is not None else writer.store_path
+    if writer is None and session:
+        from coview.store.sessions import SessionError, SessionWriter
+
+        try:
+            writer = SessionWriter.create(path, settings.backend or "offline", name=session)
+        except SessionError as exc:
+            raise fail(str(exc)) from exc
     try:
         pipeline = Pipeline(path, settings=settings)
-        result = pipeline.ask(question)
+        result = pipeline.ask(question, history=history, context=Context())
+        if writer is not None:
+            writer.append_turn(result, Context())
     except ValueError as exc:
         if as_json:
             _echo_json_error(question, settings, exc)

@@ -180,6 +180,9 @@ def _snapshot_config(store_path: Path, config_id: int) -> dict[str, Any] | None:
 # --------------------------------------------------------------------------- writing
 
 
+SESSION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
 class SessionWriter:
     """Appends a session's events to its JSONL file, fsync'ed line by line."""
 
@@ -194,9 +197,25 @@ class SessionWriter:
         self._lock = threading.RLock()
 
     @classmethod
-    def create(cls, store_path: Path, backend: str) -> SessionWriter:
-        """Start a new session file with its header (which store, its fingerprint, backend)."""
+    def reopen(cls, path: Path) -> SessionWriter:
+        """Continue an existing session file: later turns are appended after its last one."""
+        session = load_session(str(path))
+        writer = cls(session.path, session.header)
+        writer._turns = len(session.turns)
+        writer._configs = set(session.configs)
+        return writer
+
+    @classmethod
+    def create(cls, store_path: Path, backend: str, name: str | None = None) -> SessionWriter:
+        """Start a new session file with its header (which store, its fingerprint, backend);
+        `name` is its id when given (letters, digits, '.', '_', '-'), else a new id."""
         from coview import __version__
+
+        if name is not None and not SESSION_NAME.fullmatch(name):
+            raise SessionError(
+                f"{name!r} is not a usable session name: use 1-64 letters, digits, '.', '_' or "
+                "'-', starting with a letter or digit."
+            )
 
         directory = sessions_dir()
         try:
@@ -208,10 +227,12 @@ class SessionWriter:
             ) from exc
         store_path = Path(store_path).expanduser().resolve()
         while True:
-            sid = new_session_id()
+            sid = name or new_session_id()
             path = directory / f"{sid}.jsonl"
             if not path.exists():
                 break
+            if name is not None:
+                raise SessionError(f"a session named {name!r} exists already: {path}")
         header = {
             "type": "header",
             "format": FORMAT,

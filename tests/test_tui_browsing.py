@@ -381,11 +381,6 @@ async def test_compare_is_on_top_with_per_step_units(demo_store):
 
 
 # ---- 9. the mismatch sweep with a config selected --------------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine/offline inherits the selected config's act/kv dtypes into a two-system "
-    "comparison, finds no xPU-B row and its answerer hits IndexError (engine: lead's area)",
-)
 async def test_why_faster_on_the_mismatch_sweep_with_a_config_selected(tmp_path):
     from coview.sample_data import MISMATCH_SWEEP
     from coview.store.ingest import ingest
@@ -398,7 +393,10 @@ async def test_why_faster_on_the_mismatch_sweep_with_a_config_selected(tmp_path)
         assert app.context.config_id is not None
         await ask(pilot, app, "Why is xPU-B faster than xPU-A?")
         turn = list(app.query(TurnView))[-1]
-        assert "IndexError" not in turn.turn["answer"]
+        answer = turn.turn["answer"]
+        assert "IndexError" not in answer and "shape my answer template" not in answer
+        # the activation types differ on this sweep: the comparison says so
+        assert "not apples to apples" in answer or "premise" in answer.lower() or "act" in answer
 
 
 # ---- 10. review names, export markers and units, no startup flash ----------------------

@@ -504,6 +504,10 @@ class OfflineSelector:
                     "memory, unless you named them"
                 )
         elif kind == "dtype_check":
+            if it.act_memory:
+                # compare the named system's activation type with the others in its sweep
+                intent["act_memory"] = [lex.systems[s].name for s in it.systems]
+                it.systems = []
             sql = [sqlgen.dtype_check_sql(it, lex, defaults)]
         elif kind == "inventory":
             intent["inventory"] = it.inventory
@@ -697,7 +701,9 @@ def _context_cols(it: Intent, context: Context) -> tuple[str, ...]:
     if not (it.tps or it.chips or it.trend_dim == "tp"):
         cols += ["tp", "num_chips"]
     if not (it.dtypes or it.act_dtypes or it.kv_dtypes):
-        cols += list(_CTX_DTYPES)
+        # Two systems are compared at the selected weight type; their activation and KV
+        # types may differ (a mismatched sweep), which the comparison then reports.
+        cols += ["weight_dtype"] if len(it.systems) >= 2 else list(_CTX_DTYPES)
     return tuple(cols)
 
 

@@ -510,6 +510,9 @@ class OfflineAnswerer:
             ]
             lines.append(f"{sysname}: " + "; ".join(parts) + ".")
         lead = ""
+        subjects = intent.get("act_memory") or []
+        if subjects and len(combos) >= 2:
+            lead = self._act_memory_lead(subjects[0], by, intent)
         if len(combos) >= 2:
             same = len({frozenset(v) for v in combos.values()}) == 1
             if intent.get("yesno"):
@@ -525,6 +528,40 @@ class OfflineAnswerer:
                 "not apples to apples.\n"
             )
         return lead + "\n".join(lines) + _tail(intent)
+
+    def _act_memory_lead(self, subject: str, by: dict[str, list[dict]], intent: dict) -> str:
+        """'Why do the activations need more memory on B': the activation types decide it."""
+        mine = {r["act_dtype"] for r in by.get(subject, [])}
+        others = {
+            name: {r["act_dtype"] for r in grp} for name, grp in by.items() if name != subject
+        }
+        if len(mine) != 1 or not others:
+            return ""
+        (dt,) = mine
+        size = _DTYPE_BYTES.get(dt)
+        claim_more = bool(set(intent.get("order") or []) & {"more", "larger", "bigger"})
+        out = []
+        for name, dts in others.items():
+            if len(dts) != 1:
+                continue
+            (odt,) = dts
+            osize = _DTYPE_BYTES.get(odt)
+            if odt == dt or size is None or osize is None:
+                continue
+            smaller = size < osize
+            verdict = (
+                "so the premise is false: they need less memory, not more"
+                if claim_more and smaller
+                else "which is why they need more memory"
+                if claim_more
+                else ""
+            )
+            out.append(
+                f"{subject}'s activations are {dt} and {name}'s are {odt}: a {dt} value takes "
+                f"{'fewer' if smaller else 'more'} bytes than a {odt} value (standard data-type "
+                f"sizes, not data){', ' + verdict if verdict else ''}."
+            )
+        return ("\n".join(out) + "\n") if out else ""
 
     def _a_pareto(self, intent: dict, ev: list[Evidence]) -> str:
         rows = ev[0].records()
@@ -944,8 +981,9 @@ class OfflineAnswerer:
                 f"No operator differs between {a} and {b}: every operator type takes the "
                 f"same time on both" + (f" ({cfg})" if cfg else "") + "." + _tail(intent)
             )
+        most = "" if top["op_type"] in (intent.get("op_types") or []) else " most"
         text = lead + (
-            f"{top['op_type']} differs most between {a} and {b}: "
+            f"{top['op_type']} differs{most} between {a} and {b}: "
             f"{fmt_value(ta, 's')} on {a} vs {fmt_value(tb, 's')} on {b} per step "
             f"(a difference of {fmt_value(abs(tb - ta), 's')}"
             + (f", {ratio(max(ta, tb), min(ta, tb))}" if min(ta, tb) > 0 else "")
@@ -1304,6 +1342,10 @@ class OfflineAnswerer:
         if same:
             text += "\nIdentical in every matched configuration: " + ", ".join(same) + "."
         return text + _tail(intent)
+
+
+# Bytes per value of the data types simulators use (outside knowledge, stated as such).
+_DTYPE_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2, "fp8": 1, "int8": 1, "int4": 0.5}
 
 
 def _param_unit(parameter: str) -> str:

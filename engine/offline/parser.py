@@ -114,6 +114,7 @@ class Intent:
     fit_filter: bool | None = None  # count only configs that (do not) fit in memory
     pareto_filter: bool = False  # count only Pareto-optimal configs
     group_order: str | None = None  # 'desc' | 'asc': "which system has the most ..."
+    act_memory: bool = False  # "why do the activations need more memory on X"
     said: list[str] = field(default_factory=list)  # operator words as the question typed them
 
     def dims(self) -> dict[str, list]:
@@ -1563,6 +1564,16 @@ def _decide_kind(
     for m in it.metrics:
         if m.phase and m.phase not in it.phases and m.phase in lex.phases:
             it.phases.append(m.phase)  # "mean TTFT": the prefill phase
+    if (
+        "why" in words
+        and words & {"activation", "activations", "act"}
+        and words & {"memory", "bytes", "space", "footprint", "more", "less"}
+        and not it.op_types
+    ):
+        # "why do the activations need more memory on xPU-B": a data-type question first
+        it.kind = "dtype_check"
+        it.act_memory = True
+        return
     if it.aggregate and not op_level:
         it.kind = "aggregate"
         return
