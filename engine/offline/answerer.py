@@ -86,7 +86,15 @@ class OfflineAnswerer:
             return Answer(f"I have no answer template for {kind!r} questions.", refused=True)
         try:
             text = handler(intent, evidence)
-        except (KeyError, IndexError, TypeError, ValueError, ZeroDivisionError) as exc:
+        except (
+            KeyError,
+            IndexError,
+            TypeError,
+            ValueError,
+            ZeroDivisionError,
+            StopIteration,
+            AttributeError,
+        ) as exc:
             return Answer(
                 f"I can't answer that from this data: the rows did not have the shape my "
                 f"answer template needs ({type(exc).__name__}).",
@@ -1133,7 +1141,7 @@ class OfflineAnswerer:
             r = rows[0]
             n, total = _need(r, "configs_counted"), _need(r, "configs_matched")
             if fit is None:
-                return f"{n} configurations match ({scope})." + _tail(intent)
+                return f"{n} configurations {what} ({scope})." + _tail(intent)
             return f"{n} of {total} configurations ({scope}) {what}." + _tail(intent)
 
         def label(r: dict) -> str:
@@ -1233,13 +1241,13 @@ class OfflineAnswerer:
             text = f"{a} and {b} are identical on {label} in all {where}."
         elif nb == 0 or na == 0:
             win, lose, nw = (a, b, na) if nb == 0 else (b, a, nb)
-            best = next(r for r in rows if r["better"] == ("a" if nb == 0 else "b"))
+            best = next(r for r in rows if r["better"] == ("a" if nb == 0 else "b"))  # in SQL
             text = (
                 f"{win} is never {bad} than {lose} on {label}: {good} in {nw} of {where}, "
                 f"{gap(best)}(at {at(best)})" + (f"; identical in the other {ne}." if ne else ".")
             )
         else:
-            ra = next(r for r in rows if r["better"] == "a") if na else None
+            ra = next((r for r in rows if r["better"] == "a"), None)
             rb = next((r for r in rows if r["better"] == "b"), None)
             text = (
                 f"Neither system is {good} everywhere on {label}: {a} is {good} in {na} of "

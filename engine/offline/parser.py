@@ -1578,16 +1578,23 @@ def _decide_kind(
         it.kind = "aggregate"
         return
     if it.kind == "count" and it.group_order:
-        it.pareto_filter = bool(words & PARETO_WORDS) or "pareto optimal" in joined
-        return
+        if it.metrics and not all(
+            m.column in {c.column for c in it.constraints} for m in it.metrics
+        ):
+            # "which system gets the lowest TPOT among configs that fit": a ranking by that
+            # metric, not a count of configs
+            it.kind, it.group_by, it.group_order = "", [], None
+        else:
+            it.pareto_filter = bool(words & PARETO_WORDS) or "pareto optimal" in joined
+            return
     limited = {c.column for c in it.constraints}
     if (
         ("how many" in joined or ("number of" in joined and words & _COUNTABLE))
         and not op_level
         and all(m.column in limited for m in it.metrics)
-        and not words & PARETO_WORDS
         and (words & _COUNTABLE or words & FIT_WORDS or it.constraints)
     ):
+        it.pareto_filter = bool(words & PARETO_WORDS)
         # "how many configs hold less than 1 GB of KV cache": the metric is the constraint's
         it.metrics = []
         it.kind = "count"

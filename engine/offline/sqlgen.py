@@ -515,8 +515,11 @@ def matched_pairs_sql(it: Intent, lex: Lexicon, defaults: dict, metric: Metric) 
         "    min(ratio_a_to_b) OVER () AS min_ratio_a_to_b,\n"
         "    max(ratio_a_to_b) OVER () AS max_ratio_a_to_b\n"
         "  FROM pairs\n)\n"
-        "SELECT * FROM s ORDER BY abs(ln(nullif(ratio_a_to_b, 0))) DESC NULLS LAST, "
-        "phase, batch_size, tp, weight_dtype LIMIT 40"
+        "SELECT * FROM s QUALIFY row_number() OVER (PARTITION BY better ORDER BY "
+        "abs(ln(nullif(ratio_a_to_b, 0))) DESC NULLS LAST, phase, batch_size, tp, "
+        "weight_dtype) <= 12\n"
+        "ORDER BY abs(ln(nullif(ratio_a_to_b, 0))) DESC NULLS LAST, "
+        "phase, batch_size, tp, weight_dtype"
     )
 
 
