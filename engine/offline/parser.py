@@ -1449,6 +1449,9 @@ def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Int
             "I can compute an operator's share of the step's time, FLOPs or bytes, but not the "
             "share or ratio this question asks for"
         )
+    if it.kind == "op_bound":
+        # "compute, memory or communication?": the three times decide it, not peak figures
+        it.metrics = [m for m in it.metrics if m.table not in ("systems", "models")]
     if it.kind in ("op_weights", "op_diff"):
         # "are k_proj's weights in SRAM": a location, not the SRAM capacity
         it.metrics = [m for m in it.metrics if m.column not in ("sram_bytes", "hbm_bytes")]
