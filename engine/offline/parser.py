@@ -1532,15 +1532,8 @@ def _inventory_target(it: Intent, words: set[str], joined: str, op_level: bool) 
     return None
 
 
-_CONFIG_LEVEL_KINDS = {
-    "lookup",
-    "property",
-    "model_property",
-    "rank",
-    "compare",
-    "trend",
-    "pareto",
-    "fits",
+# Kinds about whole configurations (an operator named in them would be dropped).
+_CONFIG_LEVEL_KINDS = {k for k in KINDS if not k.startswith("op_")} | {
     "count",
     "aggregate",
     "inventory",

@@ -473,28 +473,37 @@ MATCH_KEYS = (
 )
 
 
+def _matched_side(it: Intent, lex: Lexicon, defaults: dict, extra: str = "") -> str:
+    """One side of a matched-pairs join: the fitting configs of system {sid} (filled in by
+    the caller) with the match keys, the config id and `extra` select items."""
+    conds = config_where(it, lex, defaults) + ["c.fits_memory IS NOT FALSE"]
+    keys = ", ".join(f"c.{k}" for k in MATCH_KEYS)
+    return (
+        f"  SELECT {keys}, c.config_id{', ' + extra if extra else ''}\n  FROM configs c"
+        + _where(conds).replace("\n", "\n  ")
+        + " AND c.system_id = {sid}\n"
+    )
+
+
 def matched_pairs_sql(it: Intent, lex: Lexicon, defaults: dict, metric: Metric) -> str:
     """Every matched pair of fitting configs of the first two systems, with the metric on
     each side and the distribution over all pairs (counts, extremes) as window columns, so
     a comparison is never decided at one default config."""
     a, b = it.systems[0], it.systems[1]
-    sub = Intent(**{**it.__dict__, "systems": []})
-    conds = config_where(sub, lex, defaults) + ["c.fits_memory IS NOT FALSE"]
     col = mexpr(metric)
-    keys = ", ".join(f"c.{k}" for k in MATCH_KEYS)
-    side = (
-        f"  SELECT {keys}, c.config_id, c.act_dtype, c.kv_dtype, {col} AS v\n"
-        "  FROM configs c" + _where(conds).replace("\n", "\n  ") + " AND c.system_id = {sid}\n"
-    )
+    side = _matched_side(
+        Intent(**{**it.__dict__, "systems": []}), lex, defaults,
+        f"c.act_dtype, c.kv_dtype, {col} AS v",
+    )  # fmt: skip
     better_a = "pa.v < pb.v" if metric.better != "high" else "pa.v > pb.v"
     better_b = "pa.v > pb.v" if metric.better != "high" else "pa.v < pb.v"
     using = ", ".join(MATCH_KEYS)
     sa, sb = lex.systems[a].name, lex.systems[b].name
     return (
         "WITH pa AS (\n"
-        + side.format(sid=lit(a))
+        + side.replace("{sid}", lit(a))
         + "), pb AS (\n"
-        + side.format(sid=lit(b))
+        + side.replace("{sid}", lit(b))
         + "), pairs AS (\n"
         f"  SELECT {using}, {lit(sa)} AS system_a, {lit(sb)} AS system_b,\n"
         "    pa.config_id AS config_a, pb.config_id AS config_b,\n"
@@ -527,14 +536,9 @@ def op_diff_sweep_sql(it: Intent, lex: Lexicon, defaults: dict) -> str:
     """Per operator type, its per-step time on each side of every matched config pair of the
     first two systems; the operators and pairs that differ most come first."""
     a, b = it.systems[0], it.systems[1]
-    sub = Intent(**{**it.__dict__, "systems": [], "op_types": [], "op_class": None})
-    conds = config_where(sub, lex, defaults) + ["c.fits_memory IS NOT FALSE"]
-    keys = ", ".join(f"c.{k}" for k in MATCH_KEYS)
     using = ", ".join(MATCH_KEYS)
-    side = (
-        f"  SELECT {keys}, c.config_id FROM configs c"
-        + _where(conds).replace("\n", "\n  ")
-        + " AND c.system_id = {sid}\n"
+    side = _matched_side(
+        Intent(**{**it.__dict__, "systems": [], "op_types": [], "op_class": None}), lex, defaults
     )
     op_filter = ""
     if it.op_types:
@@ -544,9 +548,9 @@ def op_diff_sweep_sql(it: Intent, lex: Lexicon, defaults: dict) -> str:
     sa, sb = lex.systems[a].name, lex.systems[b].name
     return (
         "WITH pa AS (\n"
-        + side.format(sid=lit(a))
+        + side.replace("{sid}", lit(a))
         + "), pb AS (\n"
-        + side.format(sid=lit(b))
+        + side.replace("{sid}", lit(b))
         + "), pairs AS (\n"
         f"  SELECT {using}, pa.config_id AS config_a, pb.config_id AS config_b\n"
         f"  FROM pa JOIN pb USING ({using})\n"
