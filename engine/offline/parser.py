@@ -1584,8 +1584,16 @@ def _decide_kind(
             it.pareto_filter = bool(words & PARETO_WORDS) or "pareto optimal" in joined
             return
     limited = {c.column for c in it.constraints}
+    counted = re.search(r"\b(?:how many|number of)((?:\s+\w+){1,4})", joined)
+    chip_nouns = {"chips", "gpus", "tpus", "devices", "accelerators", "chip"}
+    counts_chips = bool(
+        counted
+        and set(counted.group(1).split()) & chip_nouns
+        and not set(counted.group(1).split()) & _COUNTABLE
+    )
     if (
         ("how many" in joined or ("number of" in joined and words & _COUNTABLE))
+        and not counts_chips  # "how many TPU v5e chips do I need": a chip count, not configs
         and not op_level
         and all(m.column in limited for m in it.metrics)
         and (words & _COUNTABLE or words & FIT_WORDS or it.constraints)
