@@ -159,7 +159,11 @@ def _wrap(text: str) -> str:
 
 def read_as_line(result: AskResult) -> str:
     """'Read as: ...' with the corrections made, or '' when the backend gave no reading."""
-    interp = result.interpretation or {}
+    return read_as_text(result.interpretation or {})
+
+
+def read_as_text(interp: dict) -> str:
+    """The 'Read as: ...' line of an interpretation dict (also used by the TUI and review)."""
     reading = interp.get("reading")
     fixes = interp.get("corrections") or []
     fixed = "; ".join(f"'{f['typed']}' read as '{f['read_as']}'" for f in fixes)

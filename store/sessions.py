@@ -295,6 +295,7 @@ class SessionWriter:
             "row_cap": ROW_CAP,
             "evidence": evidence,
             "grounding": result.grounding.to_json(),
+            "interpretation": _jsonable(getattr(result, "interpretation", {}) or {}),
             "reason": result.reason,
             "suggestions": list(result.suggestions),
             "elapsed_s": round(result.elapsed_s, 4),

@@ -16,6 +16,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Collapsible, DataTable, Input, LoadingIndicator, Static
 
+from coview.engine.report import read_as_text
 from coview.engine.types import AskResult, Context
 from coview.tui import fmt
 from coview.tui.common import Pane, StatusLine
@@ -66,6 +67,7 @@ def normalize_turn(turn: Any) -> dict[str, Any]:
             "backend": turn.get("backend", ""),
             "elapsed_s": turn.get("elapsed_s"),
             "context_config_id": turn.get("context_config_id"),
+            "interpretation": turn.get("interpretation") or {},
         }
     return {
         "question": turn.question,
@@ -77,19 +79,22 @@ def normalize_turn(turn: Any) -> dict[str, Any]:
         "backend": turn.backend,
         "elapsed_s": turn.elapsed_s,
         "context_config_id": None,
+        "interpretation": dict(getattr(turn, "interpretation", {}) or {}),
     }
 
 
-def grounding_badge(status: str, grounding: dict[str, Any]) -> Text:
+def grounding_badge(status: str, grounding: dict[str, Any], read: bool = False) -> Text:
+    """The badge under an answer: the numbers it traced, and that the reading is stated."""
     if status != "answered":
         return Text("")
     numbers = grounding.get("numbers") or []
     matched = sum(1 for n in numbers if n.get("matched") is not None)
+    reading = "reading stated above · " if read else ""
     if not numbers:
-        return Text(" no numbers to check ", style="reverse")
+        return Text(f" {reading}no numbers to check ", style="reverse")
     if matched == len(numbers):
         return Text(
-            f" grounded: {matched}/{len(numbers)} numbers traced to evidence ",
+            f" grounded: {reading}{matched}/{len(numbers)} numbers traced to evidence ",
             style="bold reverse green",
         )
     return Text(
@@ -113,6 +118,9 @@ class TurnView(Vertical):
         if t.get("context_config_id") is not None:
             q.append(f"  [config #{t['context_config_id']}]", style="dim")
         yield Static(q, classes="question")
+        reading = read_as_text(t.get("interpretation") or {})
+        if reading:
+            yield Static(Text(reading, style="italic"), classes="reading")
         answer = Static(Text(t["answer"]), classes=f"answer -{t['status']}")
         if t["status"] == "refused":
             answer.border_title = "Cannot answer"
@@ -121,7 +129,7 @@ class TurnView(Vertical):
         else:
             answer.border_title = "Answer"
         yield answer
-        badge = grounding_badge(t["status"], t["grounding"])
+        badge = grounding_badge(t["status"], t["grounding"], read=bool(reading))
         if badge.plain:
             yield Static(badge, classes="badge")
         if t["sql"]:
