@@ -454,6 +454,18 @@ class OfflineSelector:
                     it.threshold,
                 )
             ]
+            if (
+                intent["kind"] == "compare"
+                and ctx_cols
+                and len(it.systems) == 2
+                and not any((it.batches, it.tps, it.dtypes, it.chips, it.phases))
+            ):
+                # settings came from the selected config: say too how the two compare at
+                # every matched config, so one config never stands for the sweep
+                intent["sweep_note"] = True
+                sweep_defaults = {k: v for k, v in defaults.items() if k != "context_config"}
+                sweep_defaults.pop("phase", None)
+                sql.append(sqlgen.matched_pairs_sql(it, lex, sweep_defaults, it.metrics[0]))
         elif kind == "rank":
             words = it.words
             if it.yesno and len(it.systems) == 1 and it.words & _CHIP_WORDS:

@@ -183,6 +183,18 @@ class OfflineAnswerer:
         return "\n".join(out) + _tail(intent)
 
     def _a_compare(self, intent: dict, ev: list[Evidence]) -> str:
+        text = self._a_compare_one(intent, ev[:1])
+        if intent.get("sweep_note") and len(ev) > 1 and ev[1].rows:
+            r = ev[1].records()[0]
+            a, b = r["system_a"], r["system_b"]
+            text += (
+                f"\nAcross all {r['pairs_matched']} matched configurations of the sweep: {a} "
+                f"is better in {r['pairs_a_better']}, {b} in {r['pairs_b_better']}, equal in "
+                f"{r['pairs_equal']}."
+            )
+        return text
+
+    def _a_compare_one(self, intent: dict, ev: list[Evidence]) -> str:
         rows = ev[0].records()
         m = _m(self.lex, intent["metrics"][0])
         bests = [g[0] for g in self._groups(rows, intent)]
