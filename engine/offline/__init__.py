@@ -14,7 +14,7 @@ from coview.engine.offline import interpretation, sqlgen, whatif_question
 from coview.engine.offline.answerer import COMPARATIVES, OfflineAnswerer
 from coview.engine.offline.lexicon import Lexicon, load_lexicon
 from coview.engine.offline.parser import Intent, Unanswerable, WhatIf, parse, polar_claim
-from coview.engine.types import Context, Selection, Turn
+from coview.engine.types import Context, Evidence, Selection, Turn
 
 __all__ = ["OfflineAnswerer", "OfflineSelector", "make_offline_backend"]
 
@@ -133,6 +133,69 @@ class OfflineSelector:
                 suggestions=suggestions(self.lex),
             )
 
+    def _sim_compare(self, it: Intent) -> Selection:
+        """Two simulators' runs of the same configs, per operator group (store.sim_compare);
+        its statements run here with bound parameters on a read-only connection."""
+        from coview.store.db import connect
+        from coview.store.sim_compare import compare_simulators
+
+        lex = self.lex
+        sims = it.simulators if len(it.simulators) >= 2 else lex.simulators[:2]
+        con = connect(self.store_path, read_only=True)
+        try:
+            res = compare_simulators(
+                con,
+                sims[0],
+                sims[1],
+                system=lex.systems[it.systems[0]].name if it.systems else None,
+                model=lex.models[it.models[0]].name if it.models else None,
+                phase=it.phases[0] if it.phases else None,
+                batch_size=it.batches[0] if it.batches else None,
+                tp=it.tps[0] if it.tps else None,
+                dtype=it.dtypes[0] if it.dtypes else None,
+            )
+        except ValueError as exc:
+            raise Unanswerable(str(exc)) from exc
+        finally:
+            con.close()
+        if not res.pairs:
+            raise Unanswerable(
+                f"no configuration was run by both {sims[0]} and {sims[1]} with these settings"
+            )
+        cfg_rows = [p.config for p in res.pairs]
+        cols = list(cfg_rows[0])
+        ev = [
+            Evidence(
+                sql="-- " + " ;\n-- ".join(q.replace("\n", " ") for q in res.sql),
+                columns=cols,
+                rows=[tuple(r.get(c) for c in cols) for r in cfg_rows],
+            )
+        ]
+        top = max(res.pairs, key=lambda p: abs(p.config["latency_diff_s"] or 0))
+        if top.operators:
+            ocols = list(top.operators[0])
+            ev.append(
+                Evidence(
+                    sql="-- per operator group of the pair that differs most",
+                    columns=ocols,
+                    rows=[tuple(o.get(c) for c in ocols) for o in top.operators],
+                )
+            )
+        intent = {
+            "kind": "sim_compare",
+            "simulators": [res.simulator_a, res.simulator_b],
+            "largest": top.largest,
+            "dominant_part": top.dominant_part,
+            "top_config_a": top.config["config_a"],
+        }
+        sel = Selection(True, intent=intent, simulated=ev)
+        sel.interpretation = interpretation.build(it, intent, {}, [], lex)
+        sel.interpretation["reading"] = (
+            f"simulator comparison · {res.simulator_a} vs {res.simulator_b} · "
+            + sel.interpretation["reading"].split(" · ", 1)[-1]
+        )
+        return sel
+
     # -- parsing with follow-ups ----------------------------------------------------------
 
     def _previous(self, history: list[Turn], context: Context) -> Intent | None:
@@ -180,6 +243,8 @@ class OfflineSelector:
 
     def _build(self, it: Intent, context: Context) -> Selection:
         lex = self.lex
+        if it.kind == "sim_compare":
+            return self._sim_compare(it)
         notes: list[str] = []
         defaults: dict = {}
         config_level = it.kind not in ("property", "model_property")

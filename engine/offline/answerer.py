@@ -1139,6 +1139,70 @@ class OfflineAnswerer:
         )
         return "\n".join([head, *self._whatif_lines(intent, ev[1:])])
 
+    # -- two simulators ---------------------------------------------------------------------
+
+    def _a_sim_compare(self, intent: dict, ev: list[Evidence]) -> str:
+        pairs = ev[0].records()
+        a, b = intent["simulators"]
+        top = next(r for r in pairs if r["config_a"] == intent["top_config_a"])
+
+        def where(r: dict) -> str:
+            return (
+                f"{r['system']}, {r['model']}, {r['phase']}, batch {r['batch_size']}, "
+                f"TP {r['tp']}, {r['weight_dtype']}"
+            )
+
+        la, lb = _need(top, "latency_a_s"), _need(top, "latency_b_s")
+        out = []
+        if len(pairs) > 1:
+            lo = min(pairs, key=lambda r: r["latency_ratio_b_over_a"])
+            hi = max(pairs, key=lambda r: r["latency_ratio_b_over_a"])
+            out.append(
+                f"Over {len(pairs)} configurations both ran, {b}'s latency is "
+                f"{ratio(lo['latency_b_s'], lo['latency_a_s'])} to "
+                f"{ratio(hi['latency_b_s'], hi['latency_a_s'])} {a}'s. They differ most at "
+                f"{where(top)}: {b} {fmt_value(lb, 's')} vs {a} {fmt_value(la, 's')}."
+            )
+        else:
+            out.append(
+                f"At {where(top)}: {b} {fmt_value(lb, 's')} vs {a} {fmt_value(la, 's')} "
+                f"({ratio(lb, la)})."
+            )
+        ops = ev[1].records() if len(ev) > 1 else []
+        ops.sort(key=lambda o: -abs(o.get("time_diff_s") or 0))
+        for o in ops[:3]:
+            part = _dominant_part(o)
+            detail = (
+                f" ({part} time {fmt_value(o[part + '_a_s'], 's')} vs "
+                f"{fmt_value(o[part + '_b_s'], 's')})"
+                if part
+                else ""
+            )
+            out.append(
+                f"  {o['op_group']} ({o.get('op_types_a') or '-'} in {a}; "
+                f"{o.get('op_types_b') or '-'} in {b}): {fmt_value(o['time_a_s'], 's')} vs "
+                f"{fmt_value(o['time_b_s'], 's')} per step{detail}."
+            )
+        figs = []
+        for key, label, unit in (
+            ("hbm_bw", "HBM bandwidth", "B/s"),
+            ("peak_flops_bf16", "bf16 peak", "FLOP/s"),
+            ("ici_bw", "interconnect bandwidth", "B/s"),
+            ("sram_bytes", "SRAM", "B"),
+        ):
+            va, vb = top.get(f"{key}_a"), top.get(f"{key}_b")
+            if va is not None or vb is not None:
+                figs.append(f"{label} {fmt_value(va, unit)} vs {fmt_value(vb, unit)}")
+        if figs:
+            out.append(
+                f"The system as each simulator records it ({a} vs {b}): " + "; ".join(figs) + "."
+            )
+        if top.get("sram_bytes_b") is None or top.get("sram_bytes_a") is None:
+            out.append(
+                "One simulator records no SRAM capacity (GenZ does not model SRAM), so SRAM placement can differ."
+            )
+        return "\n".join(out)
+
     # -- counts and aggregates ------------------------------------------------------------
 
     def _a_count(self, intent: dict, ev: list[Evidence]) -> str:
@@ -1366,6 +1430,16 @@ class OfflineAnswerer:
 
 # Bytes per value of the data types simulators use (outside knowledge, stated as such).
 _DTYPE_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2, "fp8": 1, "int8": 1, "int4": 0.5}
+
+
+def _dominant_part(o: dict) -> str | None:
+    """Which of compute/memory/comm time differs most in one operator-group row."""
+    best, part = 0.0, None
+    for p in ("compute", "memory", "comm"):
+        a, b = o.get(f"{p}_a_s"), o.get(f"{p}_b_s")
+        if a is not None and b is not None and abs(a - b) > best:
+            best, part = abs(a - b), p
+    return part
 
 
 def _param_unit(parameter: str) -> str:

@@ -679,6 +679,9 @@ class Lexicon:
     op_classes: list[str] = field(default_factory=list)
     metrics: dict[str, Metric] = field(default_factory=dict)  # phrase (token-joined) -> Metric
     op_metrics: dict[str, Metric] = field(default_factory=dict)  # derived operator metrics
+    simulators: list[str] = field(default_factory=list)  # sweeps.simulator values
+    simulator_variants: dict[str, str] = field(default_factory=dict)  # token -> simulator
+    simulator_sweeps: dict[str, list[str]] = field(default_factory=dict)  # newest first
     columns: dict[str, dict[str, str]] = field(default_factory=dict)  # table -> col -> comment
     n_configs: int = 0
 
@@ -720,7 +723,10 @@ def build_lexicon(con: duckdb.DuckDBPyConnection) -> Lexicon:
     for sid, name, vendor in rows:
         lex.systems[sid] = System(sid, name or sid, vendor)
         for v in _system_variants(sid, name or sid, vendor):
-            if v in lex.system_variants and lex.system_variants[v] != sid:
+            other = lex.system_variants.get(v)
+            if other is not None and other != sid:
+                if lex.systems[other].name == (name or sid):
+                    continue  # one system under two simulators' ids: the first id stands
                 ambiguous.add(v)
             lex.system_variants[v] = sid
     for v in ambiguous:
@@ -731,7 +737,10 @@ def build_lexicon(con: duckdb.DuckDBPyConnection) -> Lexicon:
         variants, size, family = _model_variants(mid, name or mid)
         lex.models[mid] = Model(mid, name or mid, size, family)
         for v in variants:
-            if v in lex.model_variants and lex.model_variants[v] != mid:
+            other = lex.model_variants.get(v)
+            if other is not None and other != mid:
+                if lex.models[other].name == (name or mid):
+                    continue  # one model under two simulators' ids: the first id stands
                 ambiguous.add(v)
             lex.model_variants[v] = mid
     for v in ambiguous:
@@ -748,6 +757,23 @@ def build_lexicon(con: duckdb.DuckDBPyConnection) -> Lexicon:
             "SELECT sweep_id, name FROM sweeps ORDER BY ingested_at DESC NULLS LAST, sweep_id DESC"
         ).fetchall()
     ]
+    lex.simulators = [
+        r[0]
+        for r in con.execute("SELECT DISTINCT simulator FROM sweeps ORDER BY 1").fetchall()
+        if r[0]
+    ]
+    for sim, sweep_id in con.execute(
+        "SELECT simulator, sweep_id FROM sweeps ORDER BY ingested_at DESC NULLS LAST, sweep_id DESC"
+    ).fetchall():
+        lex.simulator_sweeps.setdefault(sim, []).append(sweep_id)
+    for sim in lex.simulators:
+        parts = tokens(sim)
+        lex.simulator_variants["".join(parts)] = sim
+        for part in parts:
+            # "genz", "roofline": a part names the simulator when no other simulator has it
+            others = [o for o in lex.simulators if o != sim and part in tokens(o)]
+            if len(part) >= 4 and not others:
+                lex.simulator_variants.setdefault(part, sim)
     # Which systems and models each sweep holds, to pick a sweep that can answer.
     for sid, systems, models in con.execute(
         "SELECT sweep_id, list(DISTINCT system_id), list(DISTINCT model_id) FROM configs "

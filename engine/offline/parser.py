@@ -40,6 +40,7 @@ from coview.engine.offline.matcher import (
 )
 
 KINDS = (
+    "sim_compare",
     "lookup",
     "property",
     "model_property",
@@ -115,6 +116,7 @@ class Intent:
     pareto_filter: bool = False  # count only Pareto-optimal configs
     group_order: str | None = None  # 'desc' | 'asc': "which system has the most ..."
     act_memory: bool = False  # "why do the activations need more memory on X"
+    simulators: list[str] = field(default_factory=list)  # sweeps.simulator values named
     said: list[str] = field(default_factory=list)  # operator words as the question typed them
 
     def dims(self) -> dict[str, list]:
@@ -886,6 +888,16 @@ def _check_values(it: Intent, lex: Lexicon) -> None:
 def _take_entities(t: _Tokens, it: Intent, lex: Lexicon, original: str) -> None:
     toks = t.toks
     n = len(toks)
+    # simulators are values of sweeps.simulator ("GenZ", "coview's roofline")
+    if len(lex.simulators) > 1:
+        for i in range(len(toks)):
+            if t.free(i) and toks[i] in lex.simulator_variants:
+                sim = lex.simulator_variants[toks[i]]
+                if sim not in it.simulators:
+                    it.simulators.append(sim)
+                t.take(i)
+                if t.free(i + 1) and toks[i + 1] == "s":  # "coview's"
+                    t.take(i + 1)
     # systems, models and sweeps: n-grams of free tokens compared squashed, longest first
     sweep_variants = {}
     for sid, name in lex.sweeps:
@@ -1430,6 +1442,9 @@ def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Int
             break
     free_words = {tok for i, tok in enumerate(t.toks) if t.free(i)}
     _decide_kind(it, words, joined, lex, free_words)
+    if it.kind != "sim_compare" and len(it.simulators) == 1 and not it.sweep:
+        # "H100 decode latency in GenZ": that simulator's newest sweep
+        it.sweep = lex.simulator_sweeps[it.simulators[0]][0]
     if it.kind == "count":
         _take_fit_filter(t, it)
     _check_leftovers(t, it, lex, question)
@@ -1560,6 +1575,12 @@ def _decide_kind(
     for m in it.metrics:
         if m.phase and m.phase not in it.phases and m.phase in lex.phases:
             it.phases.append(m.phase)  # "mean TTFT": the prefill phase
+    if len(it.simulators) >= 2 or (
+        len(lex.simulators) >= 2 and words & {"simulators"} and words & (DIFF_WORDS | {"compare"})
+    ):
+        # "how much do GenZ and coview's roofline differ on H100 decode latency"
+        it.kind = "sim_compare"
+        return
     if (
         "why" in words
         and words & {"activation", "activations", "act"}
