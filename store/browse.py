@@ -170,6 +170,20 @@ class PlotData:
     sampled: bool = False  # True if `others` was capped
 
 
+@dataclass
+class SimulatorOverlay:
+    """One system's frontier from each simulator of the store (the plot's `v` overlay).
+
+    `simulators` lists every simulator in the store; `frontiers` only those with a frontier
+    for this system and phase (one without TCO has none), points ordered by latency.
+    """
+
+    system: str
+    phase: str
+    simulators: list[str]
+    frontiers: dict[str, list[Point]] = field(default_factory=dict)
+
+
 def _safe(value: Any) -> Any:
     """A fetched value with any text in it cleaned of control characters (see safetext)."""
     if isinstance(value, str):
@@ -465,6 +479,48 @@ class Browser:
             "WHERE rk = 1 ORDER BY perf_per_tco DESC NULLS LAST",
             params,
         )
+
+    # ---- cross-simulator overlay -------------------------------------------------------
+    def simulator_overlay(
+        self, system: str, phase: str, model: str | None = None
+    ) -> SimulatorOverlay:
+        """The system's (id or name) frontier from each simulator, for the plot's overlay.
+
+        Simulators keep their own system ids (GenZ 'H100_GPU', coview 'h100'), so an id is
+        resolved to its name first and frontiers are matched by name. Opens its own
+        read-only connection (coview.store.db.connect), so a worker thread can call it
+        while the UI uses `self.con`.
+        """
+        from coview.store.sim_compare import frontier_overlay, simulators
+
+        con = connect(self.store_path, read_only=True)
+        try:
+            row = con.execute(
+                "SELECT name FROM systems WHERE system_id = ? LIMIT 1", [system]
+            ).fetchone()
+            name = str(row[0]) if row and row[0] is not None else system
+            sims = simulators(con)
+            found = frontier_overlay(con, name, phase, model)
+        finally:
+            con.close()
+        out = SimulatorOverlay(clean(name), phase, [clean(s) for s in sims])
+        for sim, rows in found.frontiers.items():
+            out.frontiers[clean(sim)] = [
+                Point(
+                    int(r["config_id"]),
+                    clean(str(r["system_id"])),
+                    float(r["latency_s"]),
+                    float(r["perf_per_tco"]),
+                    True,
+                    _safe(r["phase"]),
+                    r["batch_size"],
+                    r["tp"],
+                    _safe(r["weight_dtype"]),
+                )
+                for r in rows
+                if (r["latency_s"] or 0) > 0 and (r["perf_per_tco"] or 0) > 0
+            ]
+        return out
 
     # ---- drill-down --------------------------------------------------------------------
     def config(self, config_id: int) -> dict[str, Any] | None:

@@ -40,6 +40,7 @@ from coview.tui.plot import (
     MARKERS,
     ConfigSelected,
     DrillDown,
+    OverlayRequested,
     ParetoPlot,
     PlotPane,
     SystemStyle,
@@ -537,6 +538,15 @@ class CoviewApp(App):
     @on(DrillDown)
     def _drill(self, event: DrillDown) -> None:
         self.drill(event.config_id)
+
+    @on(OverlayRequested)
+    def _overlay_requested(self, event: OverlayRequested) -> None:
+        """v on the plot: each simulator's frontier of the system, loaded in a worker."""
+        phase = self.plot_phase()
+        if self.browser is None or phase is None:
+            return
+        model = self.summary.model if self.summary else None
+        self.plot_pane.load_overlay(self.browser, event.system_id, phase, model)
 
     def on_insights_pane_ask(self, event: Any) -> None:
         """A finding's follow-up question: asked in the chat pane, which is shown."""

@@ -1,8 +1,9 @@
 """The Pareto plot pane: perf/TCO against latency per system, its legend and status line.
 
-The pane owns the plot widget, its keys (walk a frontier, switch system, Enter opens) and the
-messages it posts (ConfigSelected when the highlight moves, DrillDown on Enter). It renders
-what the app hands it (coview.store.browse.PlotData); it never queries the store.
+The pane owns the plot widget, its keys (walk a frontier, switch system, Enter opens, v
+overlays the system's frontier from each simulator) and the messages it posts (ConfigSelected
+when the highlight moves, DrillDown on Enter, OverlayRequested on v). It renders what the app
+hands it (coview.store.browse.PlotData, SimulatorOverlay); it never runs SQL.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from coview.store.browse import PlotData, Point, coincident_points
+from coview.store.browse import Browser, PlotData, Point, SimulatorOverlay, coincident_points
 from coview.tui import fmt
 from coview.tui.common import Pane, StatusLine
 
@@ -30,6 +32,30 @@ from coview.tui.common import Pane, StatusLine
 COLORS = [1, 2, 4, 3, 5, 6, 9, 10]
 COINCIDENT_MARKER = "="  # a point where two systems' frontiers coincide
 MARKERS = ["o", "x", "+", "*", "#", "%", "&", "$"]  # "@" is the selection
+# the simulator overlay (v): one marker and colour per simulator, in the store's name order
+SIM_MARKERS = ["●", "◆", "▲", "■", "★", "▼"]
+SIM_COLORS = [4, 1, 2, 5, 6, 3]
+
+
+def sim_style(index: int) -> tuple[str, int]:
+    """The marker and colour of the index-th simulator in the overlay."""
+    return SIM_MARKERS[index % len(SIM_MARKERS)], SIM_COLORS[index % len(SIM_COLORS)]
+
+
+def overlay_legend(overlay: SimulatorOverlay) -> Text:
+    """'H100 · coview-roofline ●  H100 · genz ◆', plus the simulators with no frontier."""
+    t = Text()
+    for i, sim in enumerate(overlay.simulators):
+        if sim not in overlay.frontiers:
+            continue
+        marker, color = sim_style(i)
+        t.append(f"{overlay.system} · {sim} ")
+        t.append(marker, style=f"bold color({color})")
+        t.append("  ")
+    missing = [s for s in overlay.simulators if s not in overlay.frontiers]
+    if missing:
+        t.append(f"(no {overlay.system} frontier: {', '.join(missing)})")
+    return t
 
 
 @dataclass
@@ -60,6 +86,14 @@ class ConfigSelected(Message):
         self.point = point
 
 
+class OverlayRequested(Message):
+    """v on the plot: load the frontier of system_id from each simulator of the store."""
+
+    def __init__(self, system_id: str) -> None:
+        super().__init__()
+        self.system_id = system_id
+
+
 class DrillDown(Message):
     """The user asked to open a config in the detail pane (Enter)."""
 
@@ -85,6 +119,7 @@ class ParetoPlot(PlotextPlot, can_focus=True):
         Binding("up,k", "switch_system(-1)", "Prev system", show=False, id="plot.prev_system"),
         Binding("down,j", "switch_system(1)", "Next system", show=False, id="plot.next_system"),
         Binding("enter", "drill", "Open", id="plot.drill"),
+        Binding("v", "toggle_simulators", "Simulators overlay", show=False, id="plot.simulators"),
     ]
 
     def __init__(self, **kwargs: Any) -> None:
@@ -97,6 +132,8 @@ class ParetoPlot(PlotextPlot, can_focus=True):
         self.point_index = 0
         self.highlight: Point | None = None
         self.plot_title = ""
+        self.overlay_on = False  # v pressed: draw the overlay (once it has loaded)
+        self.overlay: SimulatorOverlay | None = None
 
     # data ------------------------------------------------------------------------------
     def set_data(
@@ -118,6 +155,8 @@ class ParetoPlot(PlotextPlot, can_focus=True):
             self.point_index = min(self.point_index, len(front) - 1) if front else 0
             self.highlight = front[self.point_index] if front else None
         self.redraw()
+        if self.overlay_on:  # the phase or systems may have changed: reload the overlay
+            self.request_overlay()
 
     def current_frontier(self) -> list[Point]:
         if not self.system_order:
@@ -144,10 +183,35 @@ class ParetoPlot(PlotextPlot, can_focus=True):
             return True
         return False
 
+    def current_system(self) -> str | None:
+        """The system_id whose frontier the arrows walk (and the overlay shows)."""
+        return self.system_order[self.sys_index] if self.system_order else None
+
+    def request_overlay(self) -> None:
+        sid = self.current_system()
+        if sid is not None:
+            self.post_message(OverlayRequested(sid))
+
     # actions ---------------------------------------------------------------------------
+    def action_toggle_simulators(self) -> None:
+        """v: overlay the current system's frontier from each simulator, or go back."""
+        pane = self.parent if isinstance(self.parent, PlotPane) else None
+        if self.overlay_on:
+            self.overlay_on, self.overlay = False, None
+            self.redraw()
+            if pane is not None:
+                pane.show_legend()
+            return
+        if self.current_system() is None:
+            if pane is not None:
+                pane.set_note("no system on the plot to overlay")
+            return
+        self.overlay_on = True
+        self.request_overlay()
+
     def action_move(self, step: int) -> None:
         front = self.current_frontier()
-        if not front:
+        if not front or self.overlay is not None:
             return
         if self.highlight is None or self.highlight not in front:
             self.point_index = 0 if step > 0 else len(front) - 1
@@ -175,9 +239,11 @@ class ParetoPlot(PlotextPlot, can_focus=True):
         self.highlight = front[self.point_index]
         self.redraw()
         self.post_message(ConfigSelected(self.highlight.config_id, "plot", self.highlight))
+        if self.overlay_on:
+            self.request_overlay()
 
     def action_drill(self) -> None:
-        if self.highlight is not None:
+        if self.highlight is not None and self.overlay is None:
             self.post_message(DrillDown(self.highlight.config_id))
 
     # drawing ---------------------------------------------------------------------------
@@ -205,10 +271,41 @@ class ParetoPlot(PlotextPlot, can_focus=True):
                 seen[key] = seen.get(key, 0) + 1
         return [(float(x) * 1e3, float(y)) for (x, y), n in seen.items() if n > 1]
 
+    def _draw_overlay(self, overlay: SimulatorOverlay) -> None:
+        """The system's frontier once per simulator, each with its own marker and colour."""
+        plt = self.plt
+        pts = [p for front in overlay.frontiers.values() for p in front]
+        if not pts:
+            plt.title(f"no simulator has a {overlay.system} {overlay.phase} frontier")
+            return
+        lats = [p.latency_s for p in pts]
+        ppts = [p.perf_per_tco for p in pts]
+        log_x = max(lats) / max(min(lats), 1e-12) > 20
+        log_y = max(ppts) / max(min(ppts), 1e-12) > 20
+        if log_x:
+            plt.xscale("log")
+        if log_y:
+            plt.yscale("log")
+        for i, sim in enumerate(overlay.simulators):
+            front = overlay.frontiers.get(sim)
+            if not front:
+                continue
+            marker, color = sim_style(i)
+            xs = [p.latency_s * 1e3 for p in front]
+            ys = [p.perf_per_tco for p in front]
+            plt.plot(xs, ys, marker=marker, color=color)
+        plt.xlabel("latency ms" + (" (log)" if log_x else ""))
+        plt.ylabel("perf/TCO tok/s per $/h" + (" (log)" if log_y else ""))
+        title = f"{overlay.system} {overlay.phase} frontier per simulator · v: back"
+        plt.title(fit_title(title, self.size.width))
+
     def _draw(self) -> None:
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
+        if self.overlay is not None:
+            self._draw_overlay(self.overlay)
+            return
         lats = [p.latency_s for pts in self.data.frontiers.values() for p in pts]
         lats += [p.latency_s for pts in self.data.others.values() for p in pts]
         ppts = [p.perf_per_tco for pts in self.data.frontiers.values() for p in pts]
@@ -272,6 +369,57 @@ class PlotPane(Pane):
         self.legend = legend_text(styles)
         self.query_one("#plot-legend", Static).update(self.legend)
 
+    def show_legend(self) -> None:
+        """The legend and status line of what the plot draws (systems, or the overlay)."""
+        overlay = self.plot.overlay
+        shown = overlay_legend(overlay) if overlay is not None else self.legend
+        self.query_one("#plot-legend", Static).update(shown)
+        self.shown_legend = shown.plain
+        self.update_status()
+
+    def set_note(self, text: str) -> None:
+        """A one-off message in the status line (the next move replaces it)."""
+        self.status_text = text
+        self.query_one("#plot-status", StatusLine).update(text)
+
+    def load_overlay(self, browser: Browser, system_id: str, phase: str, model: str | None) -> None:
+        """Fetch the overlay in a thread worker (it opens its own connection)."""
+        self.set_note("loading each simulator's frontier...")
+        self._overlay_worker(browser, system_id, phase, model)
+
+    @work(thread=True, exclusive=True, group="plot-overlay")
+    def _overlay_worker(
+        self, browser: Browser, system_id: str, phase: str, model: str | None
+    ) -> None:
+        try:
+            overlay = browser.simulator_overlay(system_id, phase, model)
+        except Exception as exc:  # the plot stays as it was; say what failed
+            self.app.call_from_thread(
+                self._overlay_failed, f"cannot load the simulators: {type(exc).__name__}: {exc}"
+            )
+            return
+        self.app.call_from_thread(self.show_overlay, overlay, system_id)
+
+    def _overlay_failed(self, text: str) -> None:
+        self.plot.overlay_on = False
+        self.set_note(text)
+
+    def show_overlay(self, overlay: SimulatorOverlay, system_id: str) -> None:
+        """Draw the loaded overlay, or say why there is nothing to overlay."""
+        plot = self.plot
+        if not plot.overlay_on or plot.current_system() != system_id:
+            return  # v was pressed again, or the system changed while loading
+        if len(overlay.simulators) < 2:
+            plot.overlay_on, plot.overlay = False, None
+            plot.redraw()
+            self.show_legend()
+            one = f" ({overlay.simulators[0]})" if overlay.simulators else ""
+            self.set_note(f"one simulator in this store{one}: nothing to overlay")
+            return
+        plot.overlay = overlay
+        plot.redraw()
+        self.show_legend()
+
     def show(
         self,
         data: PlotData,
@@ -290,7 +438,8 @@ class PlotPane(Pane):
             nb = styles[b].name if b in styles else b
             legend.append(f"  {COINCIDENT_MARKER} {na} = {nb} at {k} point{'s' if k != 1 else ''}")
         self.legend = legend
-        self.query_one("#plot-legend", Static).update(legend)
+        if self.plot.overlay is None:
+            self.query_one("#plot-legend", Static).update(legend)
         self.update_status()
 
     def select_config(self, config_id: int, point: Point | None = None) -> bool:
@@ -301,7 +450,18 @@ class PlotPane(Pane):
     def update_status(self) -> None:
         plot = self.plot
         h = plot.highlight
-        if h is None:
+        overlay = plot.overlay
+        if overlay is not None:
+            counts = ", ".join(
+                f"{sim} {len(overlay.frontiers[sim])}"
+                for sim in overlay.simulators
+                if sim in overlay.frontiers
+            )
+            text = (
+                f"{overlay.system} {overlay.phase} frontier points per simulator: "
+                f"{counts or 'none'} · ↑/↓ system · v back"
+            )
+        elif h is None:
             text = f"{getattr(self, 'summary', '')} · ←/→ frontier · ↑/↓ system · Enter open"
         else:
             st = plot.styles_by_system.get(h.system_id)
@@ -320,4 +480,5 @@ class PlotPane(Pane):
                 f"@ #{h.config_id} {name} {settings} {fmt.ms(h.latency_s)} ms "
                 f"perf/TCO {fmt.num(h.perf_per_tco)} · ←/→ ↑/↓ Enter"
             )
+        self.status_text = text
         self.query_one("#plot-status", StatusLine).update(text)
