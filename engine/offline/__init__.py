@@ -262,13 +262,9 @@ class OfflineSelector:
             and len(lex.sweeps) > 1
             and (config_level or it.kind.startswith("op_"))
         ):
-            # the newest sweep that holds every named system and model
-            fits = [
-                (sid, name)
-                for sid, name in lex.sweeps
-                if set(it.systems) <= lex.sweep_contents.get(sid, (set(), set()))[0]
-                and set(it.models) <= lex.sweep_contents.get(sid, (set(), set()))[1]
-            ]
+            # the newest sweep that holds every named system and model (by name: two
+            # simulators' sweeps give the same chip their own ids)
+            fits = [(sid, name) for sid, name in lex.sweeps if _remap_to_sweep(it, lex, sid)]
             if not fits:
                 raise Unanswerable(
                     "no single sweep holds all of "
@@ -279,6 +275,8 @@ class OfflineSelector:
                 )
             sweep = fits[0][0]
             notes.append(f"sweep '{fits[0][1]}', the newest sweep that holds what you named")
+        if sweep:
+            _remap_to_sweep(it, lex, sweep, apply=True)
         if it.config_id is None:
             defaults["sweep"] = sweep
         if config_level and len(lex.models) > 1 and not it.models and "model_id" not in ctx_cols:
@@ -729,6 +727,28 @@ _CLAIMS = COMPARATIVES | {
 
 # Config columns a question inherits from the selected config when it leaves them unstated.
 _CTX_DTYPES = ("weight_dtype", "act_dtype", "kv_dtype")
+
+
+def _remap_to_sweep(it: Intent, lex: Lexicon, sweep_id: str, apply: bool = False) -> bool:
+    """Whether the sweep holds every named system and model, matched by name; with `apply`,
+    the intent's ids become that sweep's own ids (GenZ's 'H100_GPU' for coview's 'h100')."""
+    systems, models = lex.sweep_contents.get(sweep_id, (set(), set()))
+    new_sys, new_mod = [], []
+    for sid in it.systems:
+        name = lex.systems[sid].name
+        same = [s for s in systems if s in lex.systems and lex.systems[s].name == name]
+        if sid not in systems and not same:
+            return False
+        new_sys.append(sid if sid in systems else same[0])
+    for mid in it.models:
+        name = lex.models[mid].name
+        same = [m for m in models if m in lex.models and lex.models[m].name == name]
+        if mid not in models and not same:
+            return False
+        new_mod.append(mid if mid in models else same[0])
+    if apply:
+        it.systems, it.models = new_sys, new_mod
+    return True
 
 
 def _scope(it: Intent, lex: Lexicon, defaults: dict) -> str:
