@@ -473,16 +473,22 @@ MATCH_KEYS = (
 )
 
 
-def _matched_side(it: Intent, lex: Lexicon, defaults: dict, extra: str = "") -> str:
-    """One side of a matched-pairs join: the fitting configs of system {sid} (filled in by
-    the caller) with the match keys, the config id and `extra` select items."""
+def _matched_sides(
+    it: Intent, lex: Lexicon, defaults: dict, a: str, b: str, extra: str = ""
+) -> str:
+    """`WITH pa AS (...), pb AS (...)`: the fitting configs of systems a and b with the match
+    keys, the config id and `extra` select items, for a matched-pairs join."""
     conds = config_where(it, lex, defaults) + ["c.fits_memory IS NOT FALSE"]
     keys = ", ".join(f"c.{k}" for k in MATCH_KEYS)
-    return (
-        f"  SELECT {keys}, c.config_id{', ' + extra if extra else ''}\n  FROM configs c"
-        + _where(conds).replace("\n", "\n  ")
-        + " AND c.system_id = {sid}\n"
-    )
+
+    def side(sid: str) -> str:
+        return (
+            f"  SELECT {keys}, c.config_id{', ' + extra if extra else ''}\n  FROM configs c"
+            + _where(conds + [f"c.system_id = {lit(sid)}"]).replace("\n", "\n  ")
+            + "\n"
+        )
+
+    return "WITH pa AS (\n" + side(a) + "), pb AS (\n" + side(b) + ")"
 
 
 def matched_pairs_sql(it: Intent, lex: Lexicon, defaults: dict, metric: Metric) -> str:
@@ -491,8 +497,8 @@ def matched_pairs_sql(it: Intent, lex: Lexicon, defaults: dict, metric: Metric) 
     a comparison is never decided at one default config."""
     a, b = it.systems[0], it.systems[1]
     col = mexpr(metric)
-    side = _matched_side(
-        Intent(**{**it.__dict__, "systems": []}), lex, defaults,
+    sides = _matched_sides(
+        Intent(**{**it.__dict__, "systems": []}), lex, defaults, a, b,
         f"c.act_dtype, c.kv_dtype, {col} AS v",
     )  # fmt: skip
     better_a = "pa.v < pb.v" if metric.better != "high" else "pa.v > pb.v"
@@ -500,11 +506,7 @@ def matched_pairs_sql(it: Intent, lex: Lexicon, defaults: dict, metric: Metric) 
     using = ", ".join(MATCH_KEYS)
     sa, sb = lex.systems[a].name, lex.systems[b].name
     return (
-        "WITH pa AS (\n"
-        + side.replace("{sid}", lit(a))
-        + "), pb AS (\n"
-        + side.replace("{sid}", lit(b))
-        + "), pairs AS (\n"
+        sides + ", pairs AS (\n"
         f"  SELECT {using}, {lit(sa)} AS system_a, {lit(sb)} AS system_b,\n"
         "    pa.config_id AS config_a, pb.config_id AS config_b,\n"
         "    pa.act_dtype AS act_dtype_a, pb.act_dtype AS act_dtype_b,\n"
@@ -526,9 +528,9 @@ def matched_pairs_sql(it: Intent, lex: Lexicon, defaults: dict, metric: Metric) 
         "  FROM pairs\n)\n"
         "SELECT * FROM s QUALIFY row_number() OVER (PARTITION BY better ORDER BY "
         "abs(ln(nullif(ratio_a_to_b, 0))) DESC NULLS LAST, phase, batch_size, tp, "
-        "weight_dtype) <= 12\n"
+        "weight_dtype, config_a) <= 12\n"
         "ORDER BY abs(ln(nullif(ratio_a_to_b, 0))) DESC NULLS LAST, "
-        "phase, batch_size, tp, weight_dtype"
+        "phase, batch_size, tp, weight_dtype, config_a"
     )
 
 
@@ -537,8 +539,12 @@ def op_diff_sweep_sql(it: Intent, lex: Lexicon, defaults: dict) -> str:
     first two systems; the operators and pairs that differ most come first."""
     a, b = it.systems[0], it.systems[1]
     using = ", ".join(MATCH_KEYS)
-    side = _matched_side(
-        Intent(**{**it.__dict__, "systems": [], "op_types": [], "op_class": None}), lex, defaults
+    sides = _matched_sides(
+        Intent(**{**it.__dict__, "systems": [], "op_types": [], "op_class": None}),
+        lex,
+        defaults,
+        a,
+        b,
     )
     op_filter = ""
     if it.op_types:
@@ -547,11 +553,7 @@ def op_diff_sweep_sql(it: Intent, lex: Lexicon, defaults: dict) -> str:
         op_filter = f" AND o.op_class = {lit(it.op_class)}"
     sa, sb = lex.systems[a].name, lex.systems[b].name
     return (
-        "WITH pa AS (\n"
-        + side.replace("{sid}", lit(a))
-        + "), pb AS (\n"
-        + side.replace("{sid}", lit(b))
-        + "), pairs AS (\n"
+        sides + ", pairs AS (\n"
         f"  SELECT {using}, pa.config_id AS config_a, pb.config_id AS config_b\n"
         f"  FROM pa JOIN pb USING ({using})\n"
         "), t AS (\n"
@@ -577,7 +579,7 @@ def op_diff_sweep_sql(it: Intent, lex: Lexicon, defaults: dict) -> str:
         "  FROM pairs p JOIN t ta ON ta.config_id = p.config_a\n"
         "  JOIN t tb ON tb.config_id = p.config_b AND tb.op_type = ta.op_type\n)\n"
         "SELECT * FROM d QUALIFY row_number() OVER (PARTITION BY op_type "
-        "ORDER BY abs(diff_s) DESC, phase, batch_size, tp) = 1\n"
+        "ORDER BY abs(diff_s) DESC, phase, batch_size, tp, weight_dtype, config_a) = 1\n"
         "ORDER BY max_abs_diff_s DESC, op_type"
     )
 
