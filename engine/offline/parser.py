@@ -781,11 +781,6 @@ def c_unit(c: Constraint) -> str:
     return ""
 
 
-def _entity_word(tok: str) -> bool:
-    """Words a constraint consumes that the frame still reads (none at present)."""
-    return False
-
-
 def _take_aggregate(t: _Tokens, it: Intent) -> None:
     """'average/mean/median <metric>' and 'per system' / 'for each batch size' grouping.
 
@@ -1363,11 +1358,7 @@ def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Int
             raise Unanswerable(str(exc)) from exc
         if it.constraints:
             # the frame must not read "least" in "at least 2,000 tok/s" as a superlative
-            kept = [
-                tok
-                for k, tok in enumerate(t.toks)
-                if before[k] or not t.used[k] or _entity_word(tok)
-            ]
+            kept = [tok for k, tok in enumerate(t.toks) if before[k] or not t.used[k]]
             words = set(kept)
             it.words, it.order, joined = words, kept, " ".join(kept)
     _take_aggregate(t, it)

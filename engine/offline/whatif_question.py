@@ -11,128 +11,33 @@ with the exact change; a sweep from another simulator is refused with the reason
 from __future__ import annotations
 
 import re
+import tomllib
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from coview.engine.offline import interpretation
 from coview.engine.offline import parser as p
 from coview.engine.offline.lexicon import Lexicon
-from coview.engine.offline.matcher import allowed_free, unknown_spans
+from coview.engine.offline.matcher import VOCABULARY_DIR, allowed_free, unknown_spans
 from coview.engine.offline.modifications import Modification
 from coview.engine.types import Context, Evidence, Selection
 
-# Words a what-if adds to a question about the data.
-_WHATIF_WORDS = {
-    "increase",
-    "increased",
-    "increasing",
-    "raise",
-    "raised",
-    "boost",
-    "boosted",
-    "grow",
-    "more",
-    "extra",
-    "additional",
-    "less",
-    "lower",
-    "higher",
-    "bigger",
-    "larger",
-    "smaller",
-    "reduce",
-    "reduced",
-    "decrease",
-    "decreased",
-    "cut",
-    "add",
-    "added",
-    "double",
-    "doubled",
-    "twice",
-    "triple",
-    "half",
-    "halved",
-    "times",
-    "percent",
-    "x",
-    "by",
-    "if",
-    "had",
-    "has",
-    "would",
-    "will",
-    "then",
-    "pin",
-    "pins",
-    "pinned",
-    "keep",
-    "keeps",
-    "hold",
-    "fit",
-    "fits",
-    "match",
-    "matches",
-    "reach",
-    "need",
-    "needs",
-    "needed",
-    "require",
-    "requires",
-    "much",
-    "enough",
-    "suppose",
-    "imagine",
-    "change",
-    "changes",
-    "still",
-    "instead",
-    "new",
-    "make",
-    "get",
-    "gets",
-    "beat",
-    "equal",
-    "catch",
-    "up",
-    "bring",
-    "under",
-    "below",
-    "capacity",
-    "size",
-    "weights",
-    "weight",
-    "sram",
-    "hbm",
-    "bandwidth",
-    "memory",
-    "ici",
-    "interconnect",
-    "nvlink",
-    "flops",
-    "compute",
-    "peak",
-    "tdp",
-    "price",
-    "tco",
-    "on",
-    "chip",
-    "bw",
-    "tb",
-    "gb",
-    "mb",
-    "mib",
-    "gib",
-    "kib",
-    "tib",
-    "s",
-    "w",
-    "kw",
-    "tflops",
-    "pflops",
-}
-_BYTES = {"kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2**10, "mib": 2**20,
-          "gib": 2**30, "tib": 2**40}  # fmt: skip
 _LESS = re.compile(r"\b(less|lower|smaller|reduce|reduced|decrease|decreased|cut|shrink)\b")
+
+
+@lru_cache(maxsize=1)
+def _whatif_words() -> frozenset[str]:
+    """Words a what-if adds to a question about the data (vocabulary/modifications.toml)."""
+    data = tomllib.loads((VOCABULARY_DIR / "modifications.toml").read_text(encoding="utf-8"))
+    return frozenset(data["words"]["whatif"])
+
+
+@lru_cache(maxsize=1)
+def _bytes() -> dict[str, float]:
+    """Byte-unit factors (vocabulary/units.toml)."""
+    data = tomllib.loads((VOCABULARY_DIR / "units.toml").read_text(encoding="utf-8"))
+    return data["bytes"]
 
 
 def change_amount(question: str, parameter: str) -> tuple[str, float] | None:
@@ -151,7 +56,7 @@ def change_amount(question: str, parameter: str) -> tuple[str, float] | None:
             return ("*", f)
     m = re.search(r"(?<![\w.])(\d+(?:\.\d+)?)\s*([kmgt]i?b)(/s|ps| per s)?\b", q)
     if m:
-        return ("=", float(m.group(1)) * _BYTES[m.group(2)])
+        return ("=", float(m.group(1)) * _bytes()[m.group(2)])
     m = re.search(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(k?w)\b", q)
     if m and parameter == "tdp_w":
         return ("=", float(m.group(1)) * (1e3 if m.group(2) == "kw" else 1))
@@ -170,7 +75,7 @@ def read(question: str, lex: Lexicon) -> p.Intent:
     p._take_part_dtypes(t, it, lex)
     p._take_dtypes(t, it, lex)
     toks = t.toks
-    extra = frozenset(_WHATIF_WORDS)
+    extra = _whatif_words()
     for i, tok in enumerate(toks):
         if t.free(i) and (tok in extra or tok in allowed_free() or re.match(r"^\d", tok)):
             t.take(i)
@@ -396,28 +301,8 @@ def _selection(res, it: p.Intent, lex: Lexicon, kind: str, question: str) -> Sel
         "question": question,
     }
     sel = Selection(True, intent=intent, simulated=ev)
-    sel.interpretation = {
-        "reading": f"what-if by re-simulation · {res.label}",
-        "kind": kind,
-        "metric": ["configs.latency_s"],
-        "entities": {
-            "systems": [lex.systems[s].name for s in it.systems],
-            "operators": list(it.op_types),
-        },  # fmt: skip
-        "filters": {
-            k: v
-            for k, v in (
-                ("phase", it.phases),
-                ("batch_size", it.batches),
-                ("tp", it.tps),
-                ("weight_dtype", it.dtypes),
-            )
-            if v
-        },  # fmt: skip
-        "constraints": [],
-        "aggregation": None,
-        "defaults": {"applied": {}, "notes": []},
-        "corrections": [{"typed": a, "read_as": b} for a, b in it.corrections],
-        "simulated": True,
-    }
+    intent["metrics"] = [["configs", "latency_s"]]
+    sel.interpretation = interpretation.build(it, intent, {}, [], lex)
+    sel.interpretation["reading"] = f"what-if by re-simulation · {res.label}"
+    sel.interpretation["simulated"] = True
     return sel
