@@ -119,16 +119,7 @@ class OfflineAnswerer:
         return list(out.values())
 
     def _group_label(self, row: dict, intent: dict) -> str:
-        keys = intent.get("group_keys") or ["system"]
-        parts = []
-        for k in keys:
-            v = row.get(k)
-            parts.append(
-                {"batch_size": f"batch {v}", "tp": f"TP {v}", "num_chips": f"{v} chips"}.get(
-                    k, str(v)
-                )
-            )
-        return ", ".join(parts)
+        return group_text(row, intent.get("group_keys") or ["system"])
 
     def _a_lookup(self, intent: dict, ev: list[Evidence]) -> str:
         rows = ev[0].records()
@@ -1221,10 +1212,7 @@ class OfflineAnswerer:
             return f"{n} of {total} configurations ({scope}) {what}." + _tail(intent)
 
         def label(r: dict) -> str:
-            return ", ".join(
-                {"batch_size": f"batch {r[g]}", "tp": f"TP {r[g]}"}.get(g, str(r[g]))
-                for g in groups
-            )
+            return group_text(r, groups)
 
         parts = [
             f"{label(r)}: {r['configs_counted']}"
@@ -1274,11 +1262,7 @@ class OfflineAnswerer:
                 f"{word} {m.label} ({scope}): {one(top)}.\n"
             )
         for r in rows:
-            lab = ", ".join(
-                {"batch_size": f"batch {r[g]}", "tp": f"TP {r[g]}"}.get(g, str(r[g]))
-                for g in groups
-            )
-            lines.append(f"  {lab}: {one(r)}")
+            lines.append(f"  {group_text(r, groups)}: {one(r)}")
         return (
             lead
             + f"The {word} {m.label} ({scope}) per {', '.join(groups)}:\n"
@@ -1430,6 +1414,12 @@ class OfflineAnswerer:
 
 # Bytes per value of the data types simulators use (outside knowledge, stated as such).
 _DTYPE_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2, "fp8": 1, "int8": 1, "int4": 0.5}
+
+
+def group_text(row: dict, keys: list[str]) -> str:
+    """A group's values as an answer names them: 'H100, batch 8, TP 4, 8 chips'."""
+    labels = {"batch_size": "batch {}", "tp": "TP {}", "num_chips": "{} chips"}
+    return ", ".join(labels.get(k, "{}").format(row.get(k)) for k in keys)
 
 
 def _dominant_part(o: dict) -> str | None:
