@@ -173,6 +173,23 @@ def pct(x: float) -> str:
     return f"{x * 100:.3g}%"
 
 
+def render_findings(
+    findings: list[Finding], empty: str, header: str, show_sql: bool, severity: bool
+) -> str:
+    """Plain-text report of findings (lint, insights): numbered title, detail, SQL, follow-up."""
+    if not findings:
+        return empty
+    lines = [header]
+    for i, f in enumerate(findings, 1):
+        j = f.to_json()
+        tag = f"[{f.severity}] " if severity else ""
+        lines += ["", f"{i}. {tag}{j['title']}", f"   {j['detail']}"]
+        if show_sql:
+            lines += [f"   SQL: {s}" for s in j["sql"]]
+        lines.append(f"   Ask: {j['question']}")
+    return "\n".join(lines)
+
+
 class AnalysisError(ValueError):
     """Bad input to an analysis (unknown system, config or metric); the message says what to do."""
 

@@ -20,7 +20,14 @@ from typing import Any
 
 import duckdb
 
-from coview.engine.analysis import Finding, Recorder, clean_text, open_read_only, pct
+from coview.engine.analysis import (
+    Finding,
+    Recorder,
+    clean_text,
+    open_read_only,
+    pct,
+    render_findings,
+)
 
 # Operators under this share of the step are not worth a finding of their own.
 MIN_STEP_SHARE = 0.01
@@ -382,13 +389,10 @@ def insights_for_store(store: str | Path, limit: int | None = None) -> list[dict
 
 def render_text(findings: list[Finding], show_sql: bool = False) -> str:
     """Plain-text insights report (store text cleaned)."""
-    if not findings:
-        return "coview insights: nothing found."
-    lines = [f"coview insights: {len(findings)} findings, most important first."]
-    for i, f in enumerate(findings, 1):
-        j = f.to_json()
-        lines += ["", f"{i}. {j['title']}", f"   {j['detail']}"]
-        if show_sql:
-            lines += [f"   SQL: {s}" for s in j["sql"]]
-        lines.append(f"   Ask: {j['question']}")
-    return "\n".join(lines)
+    return render_findings(
+        findings,
+        "coview insights: nothing found.",
+        f"coview insights: {len(findings)} findings, most important first.",
+        show_sql,
+        severity=False,
+    )

@@ -24,7 +24,14 @@ from typing import Any
 
 import duckdb
 
-from coview.engine.analysis import Finding, Recorder, clean_text, open_read_only, resolve_systems
+from coview.engine.analysis import (
+    Finding,
+    Recorder,
+    clean_text,
+    open_read_only,
+    render_findings,
+    resolve_systems,
+)
 from coview.store.pareto import PARETO_SQL
 
 RTOL = 1e-6
@@ -464,13 +471,11 @@ def comparison_warnings(
 
 def render_text(findings: list[Finding], show_sql: bool = False) -> str:
     """Plain-text lint report for the terminal (store text cleaned)."""
-    if not findings:
-        return "coview lint: no problems found."
-    lines = [f"coview lint: {len(findings)} problem{'s' if len(findings) != 1 else ''} found."]
-    for i, f in enumerate(findings, 1):
-        j = f.to_json()
-        lines += ["", f"{i}. [{f.severity}] {j['title']}", f"   {j['detail']}"]
-        if show_sql:
-            lines += [f"   SQL: {s}" for s in j["sql"]]
-        lines.append(f"   Ask: {j['question']}")
-    return "\n".join(lines)
+    n = len(findings)
+    return render_findings(
+        findings,
+        "coview lint: no problems found.",
+        f"coview lint: {n} problem{'s' if n != 1 else ''} found.",
+        show_sql,
+        severity=True,
+    )
