@@ -533,3 +533,23 @@ def test_follow_up_chain_keeps_context(sample_store):
     (a,) = one(sample_store, CFG.format(col="latency_s"), ["xpu-a", "prefill", 16, 8, "bf16"])
     assert close(a, times_in(answers[4].answer)) and close(v, times_in(answers[4].answer))
     assert ratios_in(answers[4].answer)  # a comparison, not two lookups
+
+
+def test_counts_and_averages_ignore_the_selected_config(sample_store):
+    """'how many H100 configs do not fit' means all of them, even with a config selected."""
+    from coview.engine.types import Context
+
+    (selected,) = one(
+        sample_store,
+        "SELECT config_id FROM configs WHERE system_id = 'mi300x' AND batch_size = 256 LIMIT 1",
+    )
+    (n,) = one(
+        sample_store,
+        "SELECT count(*) FROM configs WHERE system_id = 'h100' AND NOT fits_memory",
+    )
+    r = ask(sample_store, "how many h100 configs do not fit in memory", context=Context(selected))
+    assert_answered(r)
+    assert r.answer.startswith(f"{n} of "), r.answer
+    # settings a question does inherit are stated in its reading
+    r = ask(sample_store, "which is faster, xPU-A or xPU-B?", context=Context(selected))
+    assert f"of the selected config #{selected}" in r.interpretation["reading"]

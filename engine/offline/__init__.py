@@ -772,7 +772,8 @@ def _context_cols(it: Intent, context: Context) -> tuple[str, ...]:
     if context.config_id is None or it.config_id is not None or not it.systems:
         return ()
     kind = it.kind
-    if kind in ("property", "model_property", "inventory", "dtype_check", ""):
+    if kind in ("property", "model_property", "inventory", "dtype_check", "count", "aggregate", ""):
+        # a count or an average over "H100 configs" means all of them, not the selected one
         return ()
     if (
         kind == "lookup"

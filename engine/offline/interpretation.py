@@ -38,6 +38,15 @@ _KIND_WORDS = {
     "dtype_check": "data-type check",
     "inventory": "what the data holds",
 }
+# How the reading names settings inherited from the selected config.
+_CTX_LABELS = {
+    "phase": "phase",
+    "batch_size": "batch",
+    "tp": "TP",
+    "weight_dtype": "weight dtype",
+    "act_dtype": "activation dtype",
+    "kv_dtype": "KV dtype",
+}
 _DIM_LABELS = (
     ("phases", "{}"),
     ("batches", "batch {}"),
@@ -96,6 +105,13 @@ def build(it: Intent, intent: dict, defaults: dict, notes: list[str], lex: Lexic
             parts.append(fmt.format(v))
     if it.config_id is not None:
         parts.append(f"config #{int(it.config_id)}")
+    ctx = defaults.get("context_config")
+    if ctx:
+        # settings the question left unstated, taken from the selected config
+        ctx_id, ctx_cols = ctx
+        filters["from_selected_config"] = {"config_id": int(ctx_id), "columns": list(ctx_cols)}
+        shown = [_CTX_LABELS[c] for c in ctx_cols if c in _CTX_LABELS]
+        parts.append(f"{', '.join(shown) or 'settings'} of the selected config #{int(ctx_id)}")
     parts += [f"{c['column']} {c['text']}" for c in constraints]
     if aggregation and aggregation["group_by"]:
         parts.append("per " + ", ".join(aggregation["group_by"]))
