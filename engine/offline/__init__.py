@@ -291,6 +291,7 @@ class OfflineSelector:
             and it.kind not in ("fits", "count", "aggregate")
             and len(lex.phases) > 1
             and "decode" in lex.phases
+            and not _any_phase(it.order)
         ):
             defaults["phase"] = ["decode"]
             notes.append("decode assumed; say 'prefill' for prompt processing")
@@ -330,6 +331,7 @@ class OfflineSelector:
             "order": it.order,
             "bound_filter": it.bound_filter,
             "op_types": it.op_types,
+            "op_compare": it.op_compare,
         }
         # "fp8 peak TFLOPS": the peak column of the named data type
         for k, m in enumerate(it.metrics):
@@ -652,6 +654,8 @@ class OfflineSelector:
                     + ")"
                 )
                 sql = [sqlgen.op_share_sql(it, lex, defaults, len(it.systems) != 1)]
+        elif kind == "op_class_rank":
+            sql = [sqlgen.op_class_sql(it, lex, defaults, len(it.systems) != 1)]
         elif kind in ("op_longest", "op_lookup", "op_bound", "op_weights"):
             per_system = len(it.systems) != 1 and it.config_id is None
             if kind == "op_longest":
@@ -679,6 +683,18 @@ class OfflineSelector:
         selection = Selection(True, sql=sql, intent=intent, suggestions=suggestions(lex))
         selection.interpretation = interpretation.build(it, intent, defaults, notes, lex)
         return selection
+
+
+def _any_phase(order: list[str]) -> bool:
+    """'any config', 'across all configs', 'either phase': no phase is assumed."""
+    text = " ".join(order)
+    return bool(
+        re.search(
+            r"\b(?:any|all|every|either|both)\s+(?:the\s+)?(?:configs?|configurations?|"
+            r"settings?|phases?|runs?)\b",
+            text,
+        )
+    )
 
 
 _SUPERLATIVES = {"highest", "lowest", "most", "least", "max", "min", "maximum", "minimum"}

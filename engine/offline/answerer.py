@@ -179,7 +179,7 @@ class OfflineAnswerer:
             r = ev[1].records()[0]
             a, b = r["system_a"], r["system_b"]
             text += (
-                f"\nAcross all {r['pairs_matched']} matched configurations of the sweep: {a} "
+                f"\nAcross all {r['pairs_matched']} matched configurations of the sweep that fit in memory: {a} "
                 f"is better in {r['pairs_a_better']}, {b} in {r['pairs_b_better']}, equal in "
                 f"{r['pairs_equal']}."
             )
@@ -206,28 +206,29 @@ class OfflineAnswerer:
         win, lose = ordered[0], ordered[-1]
         wv, lv = win[m.column], lose[m.column]
         wl, ll = self._group_label(win, intent), self._group_label(lose, intent)
+        gap = fmt_value(abs(wv - lv), m.unit)  # "how much cheaper": the difference itself
         if wv == lv or fmt_value(wv, m.unit) == fmt_value(lv, m.unit):
             verdict = f"{wl} and {ll} are equal on {m.label}."
         elif m.column == "latency_s":
             verdict = (
-                f"{wl} is faster: {ratio(lv, wv)} faster than {ll} ({pct(wv, lv)} lower latency; "
-                f"{ll} takes {pct(lv, wv)} longer)."
+                f"{wl} is faster: {ratio(lv, wv)} faster than {ll} ({gap} less, {pct(wv, lv)} "
+                f"lower latency; {ll} takes {pct(lv, wv)} longer)."
             )
         elif m.better == "high":
             verdict = (
-                f"{wl} is better: {ratio(wv, lv)} the {m.label} of {ll} ({pct(wv, lv)} higher; "
-                f"{ll} is {pct(lv, wv)} lower)."
+                f"{wl} is better: {ratio(wv, lv)} the {m.label} of {ll} ({gap} more, "
+                f"{pct(wv, lv)} higher; {ll} is {pct(lv, wv)} lower)."
             )
         elif m.better == "low":
             verdict = (
-                f"{wl} is better: {m.label} {pct(wv, lv)} lower than {ll} "
+                f"{wl} is better: {m.label} {gap} ({pct(wv, lv)}) lower than {ll} "
                 f"({ratio(lv, wv)} of it on {ll}, i.e. {pct(lv, wv)} higher there)."
             )
         else:
             hi, lo = (win, lose) if wv > lv else (lose, win)
             verdict = (
                 f"{self._group_label(hi, intent)} is {ratio(hi[m.column], lo[m.column])} "
-                f"{self._group_label(lo, intent)} on {m.label}."
+                f"{self._group_label(lo, intent)} on {m.label} ({gap} more)."
             )
         if len(bests) > 2:
             verdict = "Best: " + verdict
@@ -491,19 +492,19 @@ class OfflineAnswerer:
             )
         if target == "op_type":
             return (
-                "The operator types are (in execution order): "
+                f"The data has {len(rows)} operator types (in execution order): "
                 + ", ".join(f"{r['op_type']} ({r['op_class']})" for r in rows)
                 + "."
             )
         names = {
-            "phase": "Phases",
-            "batch_size": "Batch sizes",
+            "phase": "phases",
+            "batch_size": "batch sizes",
             "tp": "TP degrees",
-            "weight_dtype": "Weight data types",
-            "num_chips": "Chip counts",
+            "weight_dtype": "weight data types",
+            "num_chips": "chip counts",
         }
         vals = [str(next(iter(r.values()))) for r in rows]
-        return f"{names.get(target, target)} in the data: " + ", ".join(vals) + "."
+        return f"The data has {len(vals)} {names.get(target, target)}: " + ", ".join(vals) + "."
 
     def _a_dtype_check(self, intent: dict, ev: list[Evidence]) -> str:
         rows = ev[0].records()
@@ -711,6 +712,26 @@ class OfflineAnswerer:
                 out.append("  Next: " + ", ".join(nxt) + ".")
         return "\n".join(out) + _tail(intent)
 
+    def _a_op_class_rank(self, intent: dict, ev: list[Evidence]) -> str:
+        low = intent.get("direction") == "low"
+        out = []
+        for grp in self._by_config(ev[0].records()):
+            grp = sorted(grp, key=lambda r: _need(r, "class_time_s"), reverse=not low)
+            top = grp[0]
+            word = "takes the least time" if low else "takes the most time"
+            out.append(
+                f"On {describe(top, self.lex)}, the {top['op_class']} class {word}: "
+                f"{fmt_value(top['class_time_s'], 's')} of the "
+                f"{fmt_value(_need(top, 'config_op_time_s'), 's')} operator time per step "
+                f"({fmt_value(_need(top, 'share_pct'), '%')})."
+            )
+            for r in grp:
+                out.append(
+                    f"  {r['op_class']} ({r['op_types']}): {fmt_value(r['class_time_s'], 's')}, "
+                    f"{fmt_value(_need(r, 'share_pct'), '%')}"
+                )
+        return "\n".join(out) + _tail(intent)
+
     def _a_op_rank(self, intent: dict, ev: list[Evidence]) -> str:
         m = _m(self.lex, intent["metrics"][0])
         low = intent.get("direction") == "low"
@@ -740,7 +761,7 @@ class OfflineAnswerer:
         ]
         out = []
         groups = self._by_config(ev[0].records())
-        lead = self._op_premise(intent, groups)
+        lead = self._op_premise(intent, groups) or self._op_ratio(intent, groups)
         if lead:
             out.append(lead.rstrip("\n"))
         elif intent.get("direction") and len(groups) > 1:
@@ -764,20 +785,80 @@ class OfflineAnswerer:
                     f"{fmt_value(top['total_time_s'], 's')} per step "
                     f"({describe(top, self.lex, False)})."
                 )
+
+        def op_line(r: dict) -> str:
+            asked = "".join(
+                f"{m.label} {fmt_value(_need(r, m.column), m.unit)} per instance; " for m in metrics
+            )
+            line = (
+                f"{r['op_type']}: {asked}{fmt_value(_need(r, 'roofline_time_s'), 's')} per "
+                f"instance x {r['count']} = {fmt_value(r['total_time_s'], 's')} per step "
+                f"({_share(r)} of operator time)"
+            )
+            if r.get("weights_location"):
+                line += f", weights in {str(r['weights_location']).upper()}"
+            return line + "."
+
+        if len(groups) == 1 and len(groups[0]) == 1 and not lead:
+            # one operator of one config: the answer is one sentence, figures first
+            r = groups[0][0]
+            out.append(f"On {describe(r, self.lex)}, {op_line(r)}")
+            return "\n".join(out) + _tail(intent)
         for grp in groups:
             out.append(f"On {describe(grp[0], self.lex)}:")
-            for r in grp:
-                line = (
-                    f"  {r['op_type']}: {fmt_value(_need(r, 'roofline_time_s'), 's')} per "
-                    f"instance x {r['count']} = {fmt_value(r['total_time_s'], 's')} per step "
-                    f"({_share(r)} of operator time)"
-                )
-                if r.get("weights_location"):
-                    line += f", weights in {str(r['weights_location']).upper()}"
-                for m in metrics:
-                    line += f"; {m.label} {fmt_value(_need(r, m.column), m.unit)} per instance"
-                out.append(line + ".")
+            out.extend(f"  {op_line(r)}" for r in grp)
         return "\n".join(out) + _tail(intent)
+
+    def _op_ratio(self, intent: dict, groups: list[list[dict]]) -> str:
+        """'q_proj is 8.26x faster on xPU-A than on xPU-B: 40.2 us vs 332 us per step at ...'
+        for one operator compared on two systems (a false premise is _op_premise's)."""
+        ops = intent.get("op_types") or []
+        names = intent.get("mentioned") or []
+        if not intent.get("op_compare") or len(ops) != 1 or len(groups) != 2 or len(names) != 2:
+            return ""
+        by_sys = {}
+        for g in groups:
+            rows = [r for r in g if r.get("op_type") == ops[0]]
+            if len(rows) != 1:
+                return ""
+            by_sys[rows[0]["system"]] = rows[0]
+        if set(by_sys) != set(names):
+            return ""
+        a, b = names
+        ra, rb = by_sys[a], by_sys[b]
+        ta, tb = _need(ra, "total_time_s"), _need(rb, "total_time_s")
+        where = describe(ra, self.lex, False)
+        at = f" at {where}" if where == describe(rb, self.lex, False) else ""
+        locs = ""
+        if ra.get("weights_location") and rb.get("weights_location"):
+            la, lb = str(ra["weights_location"]).upper(), str(rb["weights_location"]).upper()
+            locs = (
+                f" Its weights are in {la} on both."
+                if la == lb
+                else f" Its weights are in {la} on {a} and in {lb} on {b}."
+            )
+        sa, sb = fmt_value(ta, "s"), fmt_value(tb, "s")
+        claim = (
+            intent.get("claim") if intent.get("claim") in ("faster", "quicker", "slower") else None
+        )
+        if sa == sb:
+            head = "No: " if intent.get("yesno") and claim else ""
+            return f"{head}{ops[0]} takes the same time on {a} and {b}: {sa} per step{at}.{locs}"
+        if claim == "slower":
+            fast, slow = (b, a) if ta > tb else (a, b)
+            word = "slower"
+            subject, other = slow, fast
+        else:
+            fast, slow = (a, b) if ta < tb else (b, a)
+            word = "faster"
+            subject, other = fast, slow
+        f = {a: sa, b: sb}
+        big, small = max(ta, tb), min(ta, tb)
+        yes = "Yes: " if intent.get("yesno") and claim else ""
+        return (
+            f"{yes}{ops[0]} is {ratio(big, small)} {word} on {subject} than on {other}: "
+            f"{f[subject]} vs {f[other]} per step{at}.{locs}"
+        )
 
     def _premise_metric(self, intent: dict) -> Metric | None:
         """Which config metric a why-question's comparative is about: speed is latency,
@@ -1296,7 +1377,10 @@ class OfflineAnswerer:
             return f"by up to {ratio(max(va, vb), min(va, vb))} "
 
         lead = self._sweep_claim_lead(intent, m, a, b, na, nb, n)
-        where = f"{n} matched configurations (same phase, batch, TP, data type, lengths)"
+        where = (
+            f"{n} matched configurations that fit in memory on both (same phase, batch, TP, "
+            "data type, lengths)"
+        )
         if na == 0 and nb == 0:
             text = f"{a} and {b} are identical on {label} in all {where}."
         elif nb == 0 or na == 0:
@@ -1455,6 +1539,10 @@ def claim_holds(claim: str | None, subject: float, other: float, m: Metric) -> b
     """Whether '<subject> is <claim> than <other>' holds for metric m (None: no claim)."""
     if claim is None:
         return None
+    if claim in ("shorter", "longer"):  # "shorter time to first token": only of a time
+        if m.unit != "s":
+            return None
+        return subject < other if claim == "shorter" else subject > other
     if claim in ("faster", "quicker"):
         return subject < other if m.column == "latency_s" else subject > other
     if claim == "slower":
@@ -1485,6 +1573,8 @@ COMPARATIVES = {
     "faster",
     "quicker",
     "slower",
+    "shorter",
+    "longer",
     "cheaper",
     "costlier",
     "pricier",

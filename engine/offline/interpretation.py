@@ -28,6 +28,7 @@ _KIND_WORDS = {
     "count": "count",
     "aggregate": "aggregate",
     "op_longest": "operators by time",
+    "op_class_rank": "operator classes by time",
     "op_lookup": "operator value",
     "op_diff": "operator differences",
     "op_diff_sweep": "operator differences across every matched configuration",
@@ -90,6 +91,8 @@ def build(it: Intent, intent: dict, defaults: dict, notes: list[str], lex: Lexic
     elif getattr(it, "group_by", None):
         aggregation = {"function": None, "group_by": list(it.group_by)}
     parts: list[str] = [_KIND_WORDS.get(kind, kind)]
+    if intent.get("op_compare"):
+        parts = ["operator comparison"]
     if aggregation and aggregation["function"]:
         parts.append(aggregation["function"])
     if metrics:

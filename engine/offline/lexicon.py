@@ -416,6 +416,12 @@ _syn(
     "costs per hour;price an hour;hourly tco;tco per hour",
 )
 _syn("configs", "power_w", "power;power draw;power consumption;watts;wattage")
+_syn(
+    "operators",
+    "bytes_comm",
+    "bytes sent;bytes transferred;communication bytes;comm bytes;communication volume;"
+    "bytes over the interconnect;bytes communicated",
+)
 _syn("configs", "energy_j", "energy;joules;energy per step;energy consumption")
 _syn("configs", "total_flops", "flops;flop;floating point operations;total flops;flop count")
 _syn(
@@ -654,6 +660,59 @@ class Model:
     name: str
     size: str | None
     family: str | None
+    num_layers: int | None = None
+
+
+_MEMBER_LIST_RE = re.compile(
+    r"(?:\b(?P<pre>[a-z][a-z_-]*)\b\s*)?"
+    r"(?P<open>\()?\s*(?P<list>\b[a-z_]+(?:\s*[+/&,]\s*[a-z_]+)+\b)\s*(?(open)\))"
+    r"(?P<post>\s*(?:proj|projs|projection|projections)\b)?",
+    re.IGNORECASE,
+)
+
+
+def _op_by_alias(phrase: str, known: dict[str, str]) -> str | None:
+    phrase = " ".join(phrase.lower().replace("_", " ").split())
+    for op in known:
+        if phrase == op.replace("_", " ") or phrase in OP_ALIASES.get(op, ()):
+            return op
+    return None
+
+
+def expand_op_lists(text: str, known: dict[str, str]) -> str:
+    """'FFN (gate+up+down)' -> 'ffn_gate and ffn_up and ffn_down': a list of operators
+    written as a group's members, so no member is dropped as a function word ('up', 'down').
+
+    A list is rewritten only when every member names an operator of the store: alone, after
+    the group word before it ('ffn' + 'up' = ffn_up), or before 'projections' ('up proj');
+    anything else ('perf/tco', 'tok/s') is left as it is."""
+
+    def member_op(member: str, pre: str, post: bool) -> str | None:
+        group = OP_GROUPS.get(pre, ())
+        for op in group:
+            if op in known and op.rsplit("_", 1)[-1] == member.lower():
+                return op
+        for phrase in (f"{pre} {member}" if pre else "", f"{member} proj" if post else "", member):
+            if phrase and (op := _op_by_alias(phrase, known)):
+                return op
+        return None
+
+    def repl(m: re.Match) -> str:
+        pre = (m.group("pre") or "").lower()
+        sep = r"\s*[+/&,]\s*" if m.group("open") else r"\s*[+/&]\s*"
+        members = re.split(sep, m.group("list"))
+        if len(members) < 2 or any(re.search(r"\s", x) for x in members):
+            return m.group(0)
+        ops = [member_op(x, pre, bool(m.group("post"))) for x in members]
+        if None in ops:
+            return m.group(0)
+        group = OP_GROUPS.get(pre, ())
+        named_by_pre = group or (pre and _op_by_alias(f"{pre} {members[0]}", known))
+        keep = "" if named_by_pre or not pre else m.group("pre") + " "
+        tail = " " if m.group(0)[-1:].isspace() else ""
+        return keep + " and ".join(dict.fromkeys(ops)) + tail
+
+    return _MEMBER_LIST_RE.sub(repl, text)
 
 
 @dataclass
@@ -733,9 +792,11 @@ def build_lexicon(con: duckdb.DuckDBPyConnection) -> Lexicon:
         lex.system_variants.pop(v, None)
 
     ambiguous = set()
-    for mid, name in con.execute("SELECT model_id, name FROM models ORDER BY name").fetchall():
+    for mid, name, layers in con.execute(
+        "SELECT model_id, name, num_layers FROM models ORDER BY name"
+    ).fetchall():
         variants, size, family = _model_variants(mid, name or mid)
-        lex.models[mid] = Model(mid, name or mid, size, family)
+        lex.models[mid] = Model(mid, name or mid, size, family, layers)
         for v in variants:
             other = lex.model_variants.get(v)
             if other is not None and other != mid:

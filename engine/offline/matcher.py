@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 if TYPE_CHECKING:
     from coview.engine.offline.lexicon import Lexicon
@@ -149,7 +149,8 @@ _GENERAL_TERMS = ("latency", "throughput", "perf per tco", "cost per million tok
 
 
 def correct_typos(toks: list[str], lex: Lexicon) -> tuple[list[str], list[tuple[str, str]]]:
-    """Replace a word that is one edit (two for long words) from exactly one known word.
+    """Replace a word that is one edit (two for long words; swapping two neighbouring letters
+    counts as one) from exactly one known word.
 
     Only alphabetic words of five letters or more are corrected, and only towards a unique
     nearest word, so an unknown concept ("prefix", "lora") is refused rather than bent into
@@ -167,7 +168,7 @@ def correct_typos(toks: list[str], lex: Lexicon) -> tuple[list[str], list[tuple[
         for w in targets:
             if abs(len(w) - len(tok)) > limit or len(w) < 4:
                 continue
-            d = Levenshtein.distance(tok, w, score_cutoff=limit)
+            d = OSA.distance(tok, w, score_cutoff=limit)  # a swap of two letters is one edit
             if d < best_d:
                 best, best_d = [w], d
             elif d == best_d:
@@ -185,6 +186,7 @@ _UNIT_WORDS = {
     "B/s": {"gb", "tb", "gib", "tib", "per", "s", "bandwidth"},
     "W": {"w", "watts", "watt", "kw"},
     "J": {"j", "joules", "kj"},
+    "J/tok": {"j", "joules", "per", "tok", "token"},
     "tok/s": {"tok", "toks", "tokens", "per", "s", "sec", "second"},
     "usd/Mtok": {"usd", "dollars"},
     "usd/h": {"usd", "dollars"},

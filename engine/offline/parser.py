@@ -28,6 +28,7 @@ from coview.engine.offline.lexicon import (
     UNKNOWN_METRIC_WORDS,
     Lexicon,
     Metric,
+    expand_op_lists,
     squash,
     tokens,
 )
@@ -55,6 +56,7 @@ KINDS = (
     "op_bound",
     "op_weights",
     "op_lookup",
+    "op_class_rank",
 )
 
 
@@ -118,6 +120,8 @@ class Intent:
     act_memory: bool = False  # "why do the activations need more memory on X"
     simulators: list[str] = field(default_factory=list)  # sweeps.simulator values named
     said: list[str] = field(default_factory=list)  # operator words as the question typed them
+    op_compare: bool = False  # one operator on two systems: "how many times faster is q_proj"
+    by_op_class: bool = False  # "which op class takes the most time": operators per class
 
     def dims(self) -> dict[str, list]:
         """Config filters by column name."""
@@ -240,6 +244,7 @@ BOUND_WORDS = {
     "roofline",
 }
 WEIGHT_LOC_WORDS = {
+    "served",
     "read",
     "reads",
     "loaded",
@@ -374,8 +379,15 @@ LOW_WORDS = {
     "less",
     "smaller",
 }
-FAST_WORDS = {"fastest", "quickest", "faster", "quicker", "speediest"}
-SLOW_WORDS = {"slowest", "slower", "slow"}
+FAST_WORDS = {"fastest", "quickest", "faster", "quicker", "speediest", "shorter"}
+# Comparatives that make "how many configs ..." with two systems a comparison count.
+COMPARE_CLAIMS = {"cheaper", "better", "worse", "beats", "beat", "outperforms", "wins"}
+# Words that compare one operator across two systems ("how many times faster", "vs").
+OP_COMPARE_WORDS = {
+    "faster", "quicker", "slower", "compare", "compared", "comparison", "vs", "versus",
+    "times", "ratio", "speedup",
+}  # fmt: skip
+SLOW_WORDS = {"slowest", "slower", "slow", "longer"}
 CHEAP_WORDS = {"cheapest", "cheaper"}
 EFFICIENT_WORDS = {"efficient", "efficiency"}
 # Adjectives whose direction depends on the word, not on the metric's raw scale: "most
@@ -825,7 +837,12 @@ def _take_aggregate(t: _Tokens, it: Intent) -> None:
         if config_count:
             it.aggregate = None
             it.kind = "count"
-    counting = "how many" in joined or it.aggregate is not None or it.kind == "count"
+    counting = (
+        "how many" in joined
+        or "count" in toks  # "count the configs that don't fit per system"
+        or it.aggregate is not None
+        or it.kind == "count"
+    )
     if not counting:
         return
     for lead in sorted(_GROUP_LEADS, key=lambda x: -len(x)):
@@ -1006,6 +1023,68 @@ def _apply_per(t: _Tokens, it: Intent, lex: Lexicon) -> None:
                     f"the data has {it.metrics[0].label} for the whole configuration, not per "
                     "chip (per-chip figures exist for power, throughput, weights and KV cache)"
                 )
+
+
+_OP_CLASS_PHRASES = (
+    "op class", "op classes", "operator class", "operator classes", "class of operator",
+    "class of operators", "class of op", "class of ops", "op category", "operator category",
+    "operator categories", "op type class", "class",
+)  # fmt: skip
+
+
+def _take_op_class_phrase(t: _Tokens, it: Intent) -> None:
+    """'which op class takes the most time': operators grouped by op_class. After a named
+    class ('the gemm class') the word only restates it."""
+    for _i, _n, _v in t.find_phrases({p: True for p in _OP_CLASS_PHRASES}):
+        if not (it.op_class or it.op_types):
+            it.by_op_class = True
+
+
+def _asks_weight_location(it: Intent, words: set[str], joined: str) -> bool:
+    """'are q_proj's weights read from SRAM or HBM', 'is lm_head kept in SRAM or HBM': where
+    weights are read from (an operator named with a location verb stands for its weights)."""
+    either = "sram or hbm" in joined or "hbm or sram" in joined
+    if words & {"weights", "weight"}:
+        return bool(words & WEIGHT_LOC_WORDS or either)
+    return bool(it.op_types) and (
+        either
+        or bool(
+            words & (WEIGHT_LOC_WORDS - {"where", "store", "location"}) and words & {"sram", "hbm"}
+        )
+    )
+
+
+def _take_layer_phrases(t: _Tokens, it: Intent, lex: Lexicon) -> None:
+    """'one q_proj instance (one layer)', 'attention time (all 80 layers)': an operator
+    question restating per-instance or per-step figures, which every answer gives both of.
+    A layer count other than the model's is refused, never dropped."""
+    layers = {m.num_layers for m in lex.models.values() if m.num_layers}
+    toks = t.toks
+    for i, tok in enumerate(toks):
+        if tok not in ("layer", "layers") or not t.free(i):
+            continue
+        j = i - 1
+        if j >= 0 and t.free(j) and toks[j].isdigit():
+            n = int(toks[j])
+            if layers and n not in layers:
+                raise Unanswerable(
+                    f"the model has {', '.join(str(x) for x in sorted(layers))} layers, not {n}"
+                )
+            t.take(j)
+            j -= 1
+        if (
+            j >= 0
+            and t.free(j)
+            and toks[j] in ("all", "every", "each", "one", "a", "single", "per")
+        ):
+            t.take(j)
+            if j >= 1 and toks[j - 1] == "across" and t.free(j - 1):
+                t.take(j - 1)
+        elif j >= 1 and toks[j] == "the" and toks[j - 1] == "all":
+            t.take(j - 1, 2)
+        else:
+            continue
+        t.take(i)
 
 
 def _take_part_dtypes(t: _Tokens, it: Intent, lex: Lexicon) -> None:
@@ -1313,7 +1392,7 @@ def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Int
     if mod is not None:
         raise WhatIf(mod)
     it = Intent()
-    question = cons.normalise(question)
+    question = expand_op_lists(cons.normalise(question), lex.op_types)
     t = _Tokens(question, lex)
     it.corrections = list(t.fixes)
     words = set(t.toks)
@@ -1350,6 +1429,9 @@ def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Int
             )
         it.config_id = context_config
     _take_entities(t, it, lex, question)
+    _take_op_class_phrase(t, it)
+    if it.op_types or it.op_class:
+        _take_layer_phrases(t, it, lex)
     if not it.yesno:
         before = list(t.used)
         try:
@@ -1372,9 +1454,7 @@ def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Int
     _check_values(it, lex)
     _check_component_metric(t, lex)
     _take_part_dtypes(t, it, lex)
-    if words & {"weights", "weight"} and (
-        words & WEIGHT_LOC_WORDS or "sram or hbm" in joined or "hbm or sram" in joined
-    ):
+    if _asks_weight_location(it, words, joined):
         # "are the weights kept in SRAM or HBM": locations, not the capacity metrics
         for i, tok in enumerate(t.toks):
             if tok in ("sram", "hbm") and t.free(i):
@@ -1433,11 +1513,25 @@ def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Int
             break
     free_words = {tok for i, tok in enumerate(t.toks) if t.free(i)}
     _decide_kind(it, words, joined, lex, free_words)
+    if it.kind.startswith("op_"):
+        # "how long does q_proj take": an operator's time, not the config's latency
+        op_time = lex.metric("operators", "roofline_time_s")
+        it.metrics = [
+            op_time if (m.table, m.column) == ("configs", "latency_s") and op_time else m
+            for m in it.metrics
+        ]
     if it.kind != "sim_compare" and len(it.simulators) == 1 and not it.sweep:
         # "H100 decode latency in GenZ": that simulator's newest sweep
         it.sweep = lex.simulator_sweeps[it.simulators[0]][0]
     if it.kind == "count":
         _take_fit_filter(t, it)
+    elif it.kind == "rank" and words & FIT_WORDS:
+        _take_fit_filter(t, it)
+        if it.fit_filter is False:
+            raise Unanswerable(
+                "rankings are over the configurations that fit in memory; to look at the ones "
+                "that do not, ask how many do not fit, or which settings fit"
+            )
     _check_leftovers(t, it, lex, question)
     if (it.op_types or it.op_class) and it.kind in _CONFIG_LEVEL_KINDS:
         named = "'" + "', '".join(it.said) + "'" if it.said else ", ".join(it.op_types)
@@ -1530,7 +1624,11 @@ def _inventory_target(it: Intent, words: set[str], joined: str, op_level: bool) 
         "modelled",
         "simulated",
         "covered",
-    }:
+        "cover",
+        "covers",
+        "distinct",
+        "unique",
+    } and not ("how many" in joined or "number of" in joined):
         return None
     for phrase in sorted(_INVENTORY, key=lambda p: -len(p)):
         if re.search(rf"\b{phrase}\b", joined):
@@ -1596,7 +1694,7 @@ def _decide_kind(
             it.pareto_filter = bool(words & PARETO_WORDS) or "pareto optimal" in joined
             return
     limited = {c.column for c in it.constraints}
-    counted = re.search(r"\b(?:how many|number of)((?:\s+\w+){1,4})", joined)
+    counted = re.search(r"\b(?:how many|number of|count)((?:\s+\w+){1,4})", joined)
     chip_nouns = {"chips", "gpus", "tpus", "devices", "accelerators", "chip"}
     counts_chips = bool(
         counted
@@ -1604,9 +1702,14 @@ def _decide_kind(
         and not set(counted.group(1).split()) & _COUNTABLE
     )
     if (
-        ("how many" in joined or ("number of" in joined and words & _COUNTABLE))
+        (
+            "how many" in joined
+            or (("number of" in joined or "count" in words) and words & _COUNTABLE)
+        )
         and not counts_chips  # "how many TPU v5e chips do I need": a chip count, not configs
         and not op_level
+        # "in how many matched configs is xPU-A faster than xPU-B": a sweep-wide comparison
+        and not (len(it.systems) == 2 and words & (FAST_WORDS | SLOW_WORDS | COMPARE_CLAIMS))
         and all(m.column in limited for m in it.metrics)
         and (words & _COUNTABLE or words & FIT_WORDS or it.constraints)
     ):
@@ -1724,17 +1827,37 @@ def _decide_kind(
     if words & {"pareto", "frontier"}:
         it.kind = "pareto"
         return
+    if it.by_op_class:
+        # "which op class eats the most time", "time per operator class"
+        it.kind = "op_class_rank"
+        it.direction = "low" if words & SHORTEST_WORDS and not words & LONGEST_WORDS else "high"
+        return
     if op_level:
         if words & BOUND_WORDS or "memory bound" in joined or "compute bound" in joined:
             it.kind = "op_bound"
         elif (
-            ("weights" in words or "weight" in words)
+            ("weights" in words or "weight" in words or _asks_weight_location(it, words, joined))
             and (words & WEIGHT_LOC_WORDS or words & {"sram", "hbm"})
             and not words & SHARE_WORDS
         ):
             it.kind = "op_weights"
-        elif words & SHARE_WORDS or "how much of" in joined:
+        elif (
+            words & SHARE_WORDS
+            or "how much of" in joined
+            or (len(it.op_types) >= 2 and words & {"total", "combined", "together"})
+        ):
+            # "total attention time (attn_qk + attn_sv)": the named operators' summed time,
+            # which the share answer states with its fraction of the step
             it.kind = "op_share"
+        elif (
+            len(it.op_types) == 1
+            and len(it.systems) == 2
+            and (words & OP_COMPARE_WORDS or "than" in words)
+            and not words & (LONGEST_WORDS | SHORTEST_WORDS | DIFF_WORDS)
+        ):
+            # "how many times faster is q_proj on xPU-A than on xPU-B": one operator's time
+            # on two systems and their ratio, not a ranking of the systems
+            it.kind, it.direction, it.op_compare = "op_lookup", None, True
         elif words & DIFF_WORDS and len(it.systems) >= 2:
             it.kind = "op_diff"
         elif (
@@ -1771,7 +1894,9 @@ def _decide_kind(
         it.kind = "op_weights"
         return
     if words & FIT_WORDS or any(p in joined for p in FIT_PHRASES):
-        if not it.direction or words & {"tp", "chips", "chip", "parallelism"}:
+        # "lowest TP at which it fits": a fit question; "largest KV cache per chip among
+        # configs that fit": a ranking of that metric over the fitting configs
+        if not it.direction or (words & {"tp", "chips", "chip", "parallelism"} and not it.metrics):
             it.kind = "fits"
             return
     if words & {"bottleneck", "bottlenecked", "bound"}:

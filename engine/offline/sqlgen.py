@@ -361,6 +361,23 @@ def _op_derived(lex: Lexicon) -> list[Metric]:
     return list(seen.values())
 
 
+def op_class_sql(it: Intent, lex: Lexicon, defaults: dict, per_system: bool) -> str:
+    """Operator time per op class of the chosen config(s), with each class's share and the
+    op types it holds."""
+    total = "sum(o.roofline_time_s * o.count)"
+    return (
+        cfg_cte(it, lex, defaults, per_system) + f"\nSELECT {', '.join(_CFG_OUT)}, o.op_class,\n"
+        f"  {total} AS class_time_s,\n"
+        f"  sum({total}) OVER (PARTITION BY cfg.config_id) AS config_op_time_s,\n"
+        f"  100.0 * {total} / nullif(sum({total}) OVER (PARTITION BY cfg.config_id), 0)"
+        " AS share_pct,\n"
+        "  string_agg(DISTINCT o.op_type, ', ' ORDER BY o.op_type) AS op_types\n"
+        "FROM operators o JOIN cfg ON o.config_id = cfg.config_id\n"
+        f"GROUP BY {', '.join(_CFG_OUT)}, o.op_class\n"
+        "ORDER BY cfg.system, class_time_s DESC, o.op_class"
+    )
+
+
 def op_share_sql(
     it: Intent, lex: Lexicon, defaults: dict, per_system: bool, of: str = "time"
 ) -> str:

@@ -1,0 +1,250 @@
+"""Offline ask: operator lists, operator ratios across systems, op-class rankings, counts and
+inventory counts, layer phrases and scoped comparisons. Each answer is checked against SQL
+written here; each refusal against the reason it must give."""
+
+from __future__ import annotations
+
+import pytest
+from test_offline_helpers import (
+    ask,
+    assert_answered,
+    bytes_in,
+    close,
+    one,
+    percents_in,
+    plain_numbers,
+    ratios_in,
+    times_in,
+    truth,
+)
+
+from coview.engine.offline.lexicon import expand_op_lists
+
+KNOWN = {
+    op: "" for op in "q_proj k_proj v_proj o_proj ffn_gate ffn_up ffn_down attn_qk attn_sv".split()
+}
+
+OP_TIME = (
+    "SELECT sum(o.roofline_time_s * o.count) FROM operators o JOIN configs c USING (config_id) "
+    "JOIN systems s USING (system_id) WHERE s.name = ? AND c.phase = ? AND c.batch_size = ? "
+    "AND c.tp = ? AND c.weight_dtype = ? AND list_contains(?, o.op_type)"
+)
+
+
+def op_time(store, system, phase, b, tp, dt, ops):
+    return one(store, OP_TIME, [system, phase, b, tp, dt, ops])[0]
+
+
+def head(r) -> str:
+    return r.answer.split("\n\n")[0]
+
+
+@pytest.mark.parametrize(
+    "text, want",
+    [
+        ("the FFN (gate+up+down) share", "the ffn_gate and ffn_up and ffn_down share"),
+        ("mlp (gate, up, down) time", "ffn_gate and ffn_up and ffn_down time"),
+        ("q/k/v projections", "q_proj and k_proj and v_proj"),
+        ("attn_qk+attn_sv", "attn_qk and attn_sv"),
+        ("perf/tco of h100", "perf/tco of h100"),  # not operators: left as typed
+        ("tok/s at bs 8", "tok/s at bs 8"),
+        ("up/down", "up/down"),  # 'up' alone names no operator
+        ("h100 (bf16, int8)", "h100 (bf16, int8)"),
+    ],
+)
+def test_member_lists(text, want):
+    assert expand_op_lists(text, KNOWN).strip() == want
+
+
+def test_ffn_members_share_counts_all_three(sample_store):
+    r = ask(
+        sample_store,
+        "what share of decode time does the FFN (gate+up+down) take on H100 at bs8 tp8 bf16?",
+    )
+    assert_answered(r)
+    ffn = op_time(sample_store, "H100", "decode", 8, 8, "bf16", ["ffn_gate", "ffn_up", "ffn_down"])
+    everything = op_time(
+        sample_store, "H100", "decode", 8, 8, "bf16", list(KNOWN) + ["lm_head", "rmsnorm"]
+    )
+    allops = one(
+        sample_store,
+        "SELECT sum(o.roofline_time_s * o.count) FROM operators o JOIN configs c USING "
+        "(config_id) WHERE c.system_id = 'h100' AND c.phase = 'decode' AND c.batch_size = 8 "
+        "AND c.tp = 8 AND c.weight_dtype = 'bf16'",
+    )[0]
+    assert everything <= allops
+    assert close(100 * ffn / allops, percents_in(head(r)), rel=0.01), r.answer
+    assert close(ffn, times_in(head(r))), r.answer
+
+
+@pytest.mark.parametrize(
+    "q, fast, slow, word",
+    [
+        (
+            "how many times faster is q_proj on xPU-A than on xPU-B at decode batch 8 tp 8 int8?",
+            "xPU-A",
+            "xPU-B",
+            "faster",
+        ),
+        ("q_proj on xPU-A vs xPU-B decode b8 tp8 int8", "xPU-A", "xPU-B", "faster"),
+        (
+            "how many times slower is o_proj on xPU-B than xPU-A, decode batch 8 tp 8 int8",
+            "xPU-A",
+            "xPU-B",
+            "slower",
+        ),
+    ],
+)
+def test_operator_ratio_between_systems(sample_store, q, fast, slow, word):
+    r = ask(sample_store, q)
+    assert_answered(r)
+    op = "o_proj" if "o_proj" in q else "q_proj"
+    tf = op_time(sample_store, fast, "decode", 8, 8, "int8", [op])
+    ts = op_time(sample_store, slow, "decode", 8, 8, "int8", [op])
+    line = head(r)
+    assert close(ts / tf, ratios_in(line), rel=0.01), r.answer
+    assert word in line
+    assert "slowest" not in line  # not a ranking of the systems
+    assert r.interpretation["reading"].startswith("operator comparison")
+
+
+def test_operator_ratio_yes_no_and_false_premise(sample_store):
+    yes = ask(sample_store, "is q_proj faster on xPU-A than on xPU-B at decode b8 tp8 int8?")
+    assert_answered(yes)
+    assert head(yes).startswith("Yes")
+    no = ask(sample_store, "is q_proj slower on xPU-A than on xPU-B at decode b8 tp8 int8?")
+    assert_answered(no)
+    assert "not slower" in head(no) and "other way round" in head(no)
+
+
+def test_op_class_ranking(sample_store):
+    r = ask(sample_store, "which op class takes the most time on MI300X prefill bs 64 tp 8 bf16?")
+    assert_answered(r)
+    rows = truth(
+        sample_store,
+        "SELECT o.op_class, sum(o.roofline_time_s * o.count) t FROM operators o JOIN configs c "
+        "USING (config_id) WHERE c.system_id = 'mi300x' AND c.phase = 'prefill' AND "
+        "c.batch_size = 64 AND c.tp = 8 AND c.weight_dtype = 'bf16' GROUP BY 1 ORDER BY 2 DESC",
+    )
+    line = head(r).split("\n")[0]
+    assert f"the {rows[0][0]} class takes the most time" in line
+    assert close(rows[0][1], times_in(line)), r.answer
+    least = ask(sample_store, "which operator class takes the least time on xPU-A decode b8 tp8")
+    assert_answered(least)
+    assert "least time" in least.answer
+
+
+def test_named_class_word_only_restates(sample_store):
+    r = ask(sample_store, "what share does the gemm class take on h100 decode bs 8 tp 8 bf16")
+    assert_answered(r)
+    assert r.interpretation["kind"] == "op_share"
+
+
+def test_count_imperative_and_inventory_count(sample_store):
+    r = ask(
+        sample_store,
+        "per system, count the decode configs that dont fit; which system has the most?",
+    )
+    assert_answered(r)
+    top = one(
+        sample_store,
+        "SELECT s.name, count(*) FROM configs c JOIN systems s USING (system_id) WHERE "
+        "c.phase = 'decode' AND NOT c.fits_memory GROUP BY 1 ORDER BY 2 DESC LIMIT 1",
+    )
+    assert head(r).startswith(top[0]) and top[1] in plain_numbers(head(r)), r.answer
+    grouped = ask(sample_store, "count the decode configs that dont fit per system")
+    assert_answered(grouped)
+    assert "per system" in grouped.interpretation["reading"]  # never dropped
+    inv = ask(sample_store, "how many distinct batch sizes does the sweep cover")
+    assert_answered(inv)
+    n = one(sample_store, "SELECT count(DISTINCT batch_size) FROM configs")[0]
+    assert f"The data has {n} batch sizes" in inv.answer
+
+
+def test_layer_phrases(sample_store):
+    r = ask(
+        sample_store, "total ffn_down time per step (all 80 layers) on MI300X prefill bs 2 tp 4"
+    )
+    assert_answered(r)
+    t = op_time(sample_store, "MI300X", "prefill", 2, 4, "bf16", ["ffn_down"])
+    assert close(t, times_in(head(r))), r.answer
+    bad = ask(sample_store, "ffn_down time across all 40 layers on MI300X prefill bs 2 tp 4 bf16")
+    assert bad.status == "refused" and "80 layers, not 40" in bad.answer
+
+
+def test_operator_metric_is_in_the_answer_line(sample_store):
+    r = ask(sample_store, "bytes sent by one all_reduce on H100 prefill bs 1 tp 4 fp8")
+    assert_answered(r)
+    b = one(
+        sample_store,
+        "SELECT o.bytes_comm FROM operators o JOIN configs c USING (config_id) WHERE "
+        "c.system_id = 'h100' AND c.phase = 'prefill' AND c.batch_size = 1 AND c.tp = 4 AND "
+        "c.weight_dtype = 'fp8' AND o.op_type = 'all_reduce'",
+    )[0]
+    assert close(b, bytes_in(head(r))), r.answer
+
+
+def test_weights_location_without_the_word_weights(sample_store):
+    r = ask(sample_store, "is lm_head served out of SRAM or HBM on H100 decode bs 1 tp 8 bf16?")
+    assert_answered(r)
+    assert r.interpretation["kind"] == "op_weights"
+
+
+def test_rank_among_fitting_configs_not_a_fit_check(sample_store):
+    r = ask(
+        sample_store,
+        "which system has the lowest tpot at decode bs 8, tp 8, bf16 among the ones that fit?",
+    )
+    assert_answered(r)
+    best = one(
+        sample_store,
+        "SELECT s.name FROM configs c JOIN systems s USING (system_id) WHERE c.phase = 'decode' "
+        "AND c.batch_size = 8 AND c.tp = 8 AND c.weight_dtype = 'bf16' AND c.fits_memory "
+        "ORDER BY c.latency_s LIMIT 1",
+    )[0]
+    assert best in head(r).split(":")[0], r.answer
+    neg = ask(sample_store, "largest kv cache per chip among mi300x decode configs that don't fit")
+    assert neg.status == "refused"  # never ranked over the fitting ones instead
+
+
+def test_comparison_states_the_absolute_gap(sample_store):
+    r = ask(
+        sample_store, "difference in decode power between MI300X and H100 at batch 64, tp 4, int8"
+    )
+    assert_answered(r)
+    a, b = (
+        one(
+            sample_store,
+            "SELECT c.power_w FROM configs c WHERE c.system_id = ? AND c.phase = 'decode' AND "
+            "c.batch_size = 64 AND c.tp = 4 AND c.weight_dtype = 'int8'",
+            [sid],
+        )[0]
+        for sid in ("mi300x", "h100")
+    )
+    gap = f"{abs(a - b):.1f} W"
+    assert gap in head(r), r.answer
+
+
+def test_matched_count_is_scoped_to_fitting_pairs(sample_store):
+    r = ask(sample_store, "in how many matched configs is xpu-a strictly faster than xpu-b?")
+    assert_answered(r)
+    assert r.interpretation["kind"] == "compare_sweep"
+    assert "fit in memory on both" in head(r)
+
+
+def test_any_config_assumes_no_phase(sample_store):
+    r = ask(sample_store, "biggest energy per step on xpu-a, any config")
+    assert_answered(r)
+    top = one(
+        sample_store,
+        "SELECT c.energy_j FROM configs c WHERE c.system_id = 'xpu-a' AND c.fits_memory "
+        "ORDER BY c.energy_j DESC LIMIT 1",
+    )[0]
+    assert "decode assumed" not in r.answer
+    assert top > 1000 and "kJ" in head(r)
+
+
+def test_transposed_letters_are_one_typo(sample_store):
+    r = ask(sample_store, "is TPU v5p prefill bs 4 tp 16 int8 on the pareto fronteir?")
+    assert r.status == "answered", r.answer
+    assert {"typed": "fronteir", "read_as": "frontier"} in r.interpretation["corrections"]
