@@ -248,3 +248,67 @@ def test_transposed_letters_are_one_typo(sample_store):
     r = ask(sample_store, "is TPU v5p prefill bs 4 tp 16 int8 on the pareto fronteir?")
     assert r.status == "answered", r.answer
     assert {"typed": "fronteir", "read_as": "frontier"} in r.interpretation["corrections"]
+
+
+def test_memory_used_is_not_the_capacity(sample_store):
+    r = ask(sample_store, "how much HBM is used on H100 decode bs 8 tp 8 bf16")
+    assert_answered(r)
+    used, cap = one(
+        sample_store,
+        "SELECT c.weight_bytes_per_chip + c.kv_bytes_per_chip + "
+        "CAST(c.extra->>'activation_bytes_per_chip' AS DOUBLE), s.hbm_bytes FROM configs c "
+        "JOIN systems s USING (system_id) WHERE c.system_id = 'h100' AND c.phase = 'decode' "
+        "AND c.batch_size = 8 AND c.tp = 8 AND c.weight_dtype = 'bf16'",
+    )
+    assert close(used, bytes_in(head(r))) and not close(cap, bytes_in(head(r))), r.answer
+    sram = ask(sample_store, "how much SRAM is used in total on xPU-A decode bs 8 tp 8 int8")
+    assert_answered(sram)
+    want = one(
+        sample_store,
+        "SELECT CAST(extra->>'sram_used_bytes' AS DOUBLE) FROM configs WHERE system_id = "
+        "'xpu-a' AND phase = 'decode' AND batch_size = 8 AND tp = 8 AND weight_dtype = 'int8'",
+    )[0]
+    assert close(want, bytes_in(head(sram))), sram.answer
+    need = ask(sample_store, "how much SRAM does q_proj need on xPU-B at decode bs 8 tp 8 int8?")
+    assert_answered(need)
+    want = one(
+        sample_store,
+        "SELECT CAST(o.extra->>'sram_needed_bytes' AS DOUBLE) FROM operators o JOIN configs c "
+        "USING (config_id) WHERE c.system_id = 'xpu-b' AND c.phase = 'decode' AND "
+        "c.batch_size = 8 AND c.tp = 8 AND c.weight_dtype = 'int8' AND o.op_type = 'q_proj'",
+    )[0]
+    assert close(want, bytes_in(head(need))), need.answer
+
+
+def test_class_time_compared_on_two_systems(sample_store):
+    r = ask(
+        sample_store,
+        "which system spends less time in attention at decode bs 16 tp 8 bf16, h100 or mi300x",
+    )
+    assert_answered(r)
+    ops = ["attn_qk", "attn_sv"]
+    th = op_time(sample_store, "H100", "decode", 16, 8, "bf16", ops)
+    tm = op_time(sample_store, "MI300X", "decode", 16, 8, "bf16", ops)
+    fast = "MI300X" if tm < th else "H100"
+    line = head(r)
+    assert line.startswith(fast)
+    assert close(max(th, tm) / min(th, tm), ratios_in(line), rel=0.01), r.answer
+    assert "takes longest" not in line  # not the class's longest operator
+
+
+def test_operator_call_count_and_share_verb(sample_store):
+    r = ask(sample_store, "how many all_reduce calls per decode step on h100 at bs 8 tp 8 bf16")
+    assert_answered(r)
+    n = one(
+        sample_store,
+        "SELECT o.count FROM operators o JOIN configs c USING (config_id) WHERE c.system_id = "
+        "'h100' AND c.phase = 'decode' AND c.batch_size = 8 AND c.tp = 8 AND "
+        "c.weight_dtype = 'bf16' AND o.op_type = 'all_reduce'",
+    )[0]
+    assert n in plain_numbers(head(r))
+    s = ask(
+        sample_store,
+        "what fraction of FLOPs does attn_qk account for on tpu v5p decode bs 64 tp 8 int8",
+    )
+    assert_answered(s)
+    assert "of the FLOPs" in head(s)

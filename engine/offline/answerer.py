@@ -1038,6 +1038,9 @@ class OfflineAnswerer:
                     f"{fmt_value(_need(r, 'config_op_time_s'), 's')})."
                 )
             return "\n".join(out) + _tail(intent)
+        lead = self._class_ratio(intent, ev[0].records(), what)
+        if lead:
+            out.append(lead)
         for r in ev[0].records():
             out.append(
                 f"On {describe(r, self.lex)}, {what} take "
@@ -1046,6 +1049,29 @@ class OfflineAnswerer:
                 f"{fmt_value(_need(r, 'config_op_time_s'), 's')} per step."
             )
         return "\n".join(out) + _tail(intent)
+
+    def _class_ratio(self, intent: dict, rows: list[dict], what: str) -> str:
+        """'attention operators take 1.58x as long on H100 as on MI300X: ...' for a group of
+        operators compared on two systems at the same settings."""
+        names = intent.get("mentioned") or []
+        if not intent.get("op_compare") or len(rows) != 2 or len(names) != 2:
+            return ""
+        by = {r["system"]: r for r in rows}
+        if set(by) != set(names):
+            return ""
+        a, b = names
+        ta, tb = _need(by[a], "selected_time_s"), _need(by[b], "selected_time_s")
+        where = describe(by[a], self.lex, False)
+        at = f" at {where}" if where == describe(by[b], self.lex, False) else ""
+        if fmt_value(ta, "s") == fmt_value(tb, "s"):
+            return f"{what} take the same time on {a} and {b}: {fmt_value(ta, 's')} per step{at}."
+        slow, fast = (a, b) if ta > tb else (b, a)
+        t = {a: ta, b: tb}
+        return (
+            f"{fast} is faster on {what}: {fmt_value(t[fast], 's')} vs "
+            f"{fmt_value(t[slow], 's')} per step on {slow}{at} ({slow} takes "
+            f"{ratio(t[slow], t[fast])} as long)."
+        )
 
     def _a_op_diff(self, intent: dict, ev: list[Evidence]) -> str:
         rows = ev[0].records()

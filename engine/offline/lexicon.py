@@ -227,7 +227,7 @@ OP_CLASS_ALIASES: dict[str, tuple[str, ...]] = {
         "linear layers",
         "projections",
     ),
-    "attention": ("attention", "attention ops", "attention operators"),
+    "attention": ("attention", "attention ops", "attention operators", "attn", "attn ops"),
     "norm": ("norm", "norms", "norm ops"),
     "elementwise": ("elementwise", "element wise", "pointwise"),
     "collective": (
@@ -272,6 +272,22 @@ DERIVED: dict[str, tuple[str, str, str, str, str]] = {
         "energy efficient;energy efficiency;energy-efficient;tokens per joule;"
         "perf per watt;performance per watt;throughput per watt;tokens per watt;"
         "power efficient;power efficiency",
+    ),
+    "sram_used_bytes": (
+        "CAST(c.extra->>'sram_used_bytes' AS DOUBLE)",
+        "SRAM used (pinned weights + activation reserve, from the simulator's extra fields)",
+        "B",
+        None,
+        "sram used;sram usage;sram in use;used sram;sram occupied;sram footprint",
+    ),
+    "hbm_used_bytes_per_chip": (
+        "c.weight_bytes_per_chip + c.kv_bytes_per_chip"
+        " + CAST(c.extra->>'activation_bytes_per_chip' AS DOUBLE)",
+        "HBM used per chip (weights + KV cache + activations)",
+        "B",
+        "low",
+        "hbm used;hbm usage;hbm in use;used hbm;hbm occupied;hbm footprint;memory footprint;"
+        "memory usage;memory used",
     ),
     "power_per_chip_w": (
         "c.power_w / nullif(c.num_chips, 0)",
@@ -765,6 +781,18 @@ def _operator_derived() -> dict:
     return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
+def _extra_keys_present(con: duckdb.DuckDBPyConnection, table: str, expr: str) -> bool:
+    """A derived metric read from a simulator's `extra` JSON ('sram_used_bytes') exists only
+    where that simulator wrote the key; elsewhere the word stays unknown and is refused."""
+    for key in re.findall(r"extra->>'(\w+)'", expr):
+        row = con.execute(
+            f"SELECT 1 FROM {table} WHERE extra->>'{key}' IS NOT NULL LIMIT 1"  # noqa: S608
+        ).fetchone()
+        if row is None:
+            return False
+    return True
+
+
 def _distinct(con: duckdb.DuckDBPyConnection, sql: str) -> list:
     return [r[0] for r in con.execute(sql).fetchall() if r[0] is not None]
 
@@ -880,7 +908,7 @@ def build_lexicon(con: duckdb.DuckDBPyConnection) -> Lexicon:
     cfg = lex.columns.get("configs", {})
     for alias, (expr, label, unit, better, phrases) in DERIVED.items():
         needed = re.findall(r"c\.(\w+)", expr)
-        if all(col in cfg for col in needed):
+        if all(col in cfg for col in needed) and _extra_keys_present(con, "configs", expr):
             m = Metric(
                 f"configs.{alias}",
                 "configs",
@@ -896,7 +924,9 @@ def build_lexicon(con: duckdb.DuckDBPyConnection) -> Lexicon:
                 lex.metrics[" ".join(tokens(p))] = m
     for alias, spec in _operator_derived().items():
         needed = re.findall(r"o\.(\w+)", spec["expr"])
-        if all(col in lex.columns.get("operators", {}) for col in needed):
+        if all(col in lex.columns.get("operators", {}) for col in needed) and _extra_keys_present(
+            con, "operators", spec["expr"]
+        ):
             m = Metric(
                 f"operators.{alias}",
                 "operators",

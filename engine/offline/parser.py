@@ -267,7 +267,9 @@ WEIGHT_LOC_WORDS = {
     "sit",
     "sits",
 }
-SHARE_WORDS = {"share", "fraction", "percent", "percentage", "proportion", "portion"}
+SHARE_WORDS = {
+    "share", "fraction", "percent", "percentage", "proportion", "portion", "account", "accounts",
+}  # fmt: skip
 DIFF_WORDS = {"differ", "differs", "difference", "differences", "different", "gap", "delta"}
 LONGEST_WORDS = {
     "longest",
@@ -295,6 +297,11 @@ OP_WORDS = {
     "layer",
     "layers",
     "breakdown",
+    # "how many all_reduce calls per step": an operator's count
+    "calls",
+    "call",
+    "invocations",
+    "launches",
 }
 TREND_WORDS = {
     "trend",
@@ -1054,6 +1061,37 @@ def _asks_weight_location(it: Intent, words: set[str], joined: str) -> bool:
     )
 
 
+_MEMORY_USE_COLUMNS = {"sram_used_bytes", "hbm_used_bytes_per_chip"}
+USAGE_WORDS = {"used", "use", "uses", "usage", "occupied", "occupies", "occupy", "footprint"}
+_NEED = {"need", "needs", "needed", "require", "requires", "required", "pin", "keep"}
+
+
+def _capacity_as_usage(it: Intent, words: set[str], lex: Lexicon) -> None:
+    """'how much HBM is used at ...', 'how much SRAM does q_proj need': what a config or an
+    operator takes of the memory, not the chip's capacity (refused when the data lacks it)."""
+    caps = [
+        m
+        for m in it.metrics
+        if (m.table, m.column) in (("systems", "hbm_bytes"), ("systems", "sram_bytes"))
+    ]
+    if not caps:
+        return
+    for m in caps:
+        sram = m.column == "sram_bytes"
+        if it.op_types and sram and words & (_NEED | USAGE_WORDS):
+            new = lex.metric("operators", "sram_needed_bytes")
+        elif words & USAGE_WORDS and not it.op_types:
+            new = lex.metric("configs", "sram_used_bytes" if sram else "hbm_used_bytes_per_chip")
+        else:
+            continue
+        if new is None:
+            raise Unanswerable(
+                f"the data does not record how much {'SRAM' if sram else 'HBM'} is used, only "
+                f"the chip's {m.label}"
+            )
+        it.metrics[it.metrics.index(m)] = new
+
+
 def _take_layer_phrases(t: _Tokens, it: Intent, lex: Lexicon) -> None:
     """'one q_proj instance (one layer)', 'attention time (all 80 layers)': an operator
     question restating per-instance or per-step figures, which every answer gives both of.
@@ -1461,6 +1499,7 @@ def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Int
                 t.take(i)
     _take_capacity(t, it)
     _take_metrics(t, it, lex)
+    _capacity_as_usage(it, words, lex)
     _take_hourly(t, it, lex)
     _take_dtypes(t, it, lex)
     _apply_per(t, it, lex)
@@ -1562,7 +1601,9 @@ def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Int
             f"{', '.join(repr(w) for w in it.said) or 'an operator'}; ask for one or the other"
         )
     if it.kind in ("lookup", "compare", "rank", "trend") and (
-        words & {"sram", "hbm"} and not all(m.table == "systems" for m in it.metrics)
+        words & {"sram", "hbm"}
+        and not all(m.table == "systems" for m in it.metrics)
+        and not any(m.column in _MEMORY_USE_COLUMNS for m in it.metrics)
     ):
         raise Unanswerable(
             "configurations cannot be filtered by where weights live (SRAM or HBM); that is "
@@ -1841,6 +1882,15 @@ def _decide_kind(
             and not words & SHARE_WORDS
         ):
             it.kind = "op_weights"
+        elif (
+            (it.op_class or len(it.op_types) >= 2)
+            and len(it.systems) == 2
+            and (words & (OP_COMPARE_WORDS | {"less", "more", "most", "least"}) or "than" in words)
+            and not words & (SHARE_WORDS | DIFF_WORDS)
+        ):
+            # "attention time on H100 vs MI300X": the class's summed time on each system and
+            # their ratio (not the longest operator of the class)
+            it.kind, it.direction, it.op_compare = "op_share", None, True
         elif (
             words & SHARE_WORDS
             or "how much of" in joined
