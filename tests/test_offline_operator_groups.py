@@ -312,3 +312,11 @@ def test_operator_call_count_and_share_verb(sample_store):
     )
     assert_answered(s)
     assert "of the FLOPs" in head(s)
+
+
+def test_weights_kept_in_sram_is_a_location_question(sample_store):
+    r = ask(
+        sample_store, "does xPU-A keep the o_proj weights in sram at decode batch 64, tp 16, int8?"
+    )
+    assert_answered(r)
+    assert r.interpretation["kind"] == "op_weights"

@@ -1063,7 +1063,7 @@ def _asks_weight_location(it: Intent, words: set[str], joined: str) -> bool:
 
 _MEMORY_USE_COLUMNS = {"sram_used_bytes", "hbm_used_bytes_per_chip"}
 USAGE_WORDS = {"used", "use", "uses", "usage", "occupied", "occupies", "occupy", "footprint"}
-_NEED = {"need", "needs", "needed", "require", "requires", "required", "pin", "keep"}
+_NEED = {"need", "needs", "needed", "require", "requires", "required"}
 
 
 def _capacity_as_usage(it: Intent, words: set[str], lex: Lexicon) -> None:
