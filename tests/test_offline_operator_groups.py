@@ -320,3 +320,32 @@ def test_weights_kept_in_sram_is_a_location_question(sample_store):
     )
     assert_answered(r)
     assert r.interpretation["kind"] == "op_weights"
+
+
+def test_fraction_of_configs_that_fit(sample_store):
+    r = ask(sample_store, "What percentage of H100 decode configs fit in memory?")
+    assert_answered(r)
+    n, total = one(
+        sample_store,
+        "SELECT count(*) FILTER (WHERE fits_memory), count(*) FROM configs WHERE "
+        "system_id = 'h100' AND phase = 'decode'",
+    )
+    assert close(100 * n / total, percents_in(head(r)), rel=0.002), r.answer
+
+
+def test_operators_counted_by_weight_location(sample_store):
+    r = ask(sample_store, "How many ops have weights in SRAM on xPU-A decode bs 8 tp 8 int8?")
+    assert_answered(r)
+    n = one(
+        sample_store,
+        "SELECT count(*) FROM operators o JOIN configs c USING (config_id) WHERE c.system_id = "
+        "'xpu-a' AND c.phase = 'decode' AND c.batch_size = 8 AND c.tp = 8 AND "
+        "c.weight_dtype = 'int8' AND o.weights_location = 'sram'",
+    )[0]
+    assert head(r).startswith(f"{n} of the"), r.answer
+    types = ask(sample_store, "How many operator types are in the model?")
+    assert_answered(types)
+    k = one(sample_store, "SELECT count(DISTINCT op_type) FROM operators")[0]
+    assert f"{k} operator types" in types.answer
+    still = ask(sample_store, "how many operators are there in h100 decode bs 8 tp 8")
+    assert still.status == "refused"

@@ -1014,6 +1014,18 @@ class OfflineAnswerer:
                 locs.setdefault(str(r["weights_location"]).upper(), []).append(r["op_type"])
             parts = [f"{', '.join(ops)} from {loc}" for loc, ops in locs.items()]
             line = f"On {describe(grp[0], self.lex)}, weights are read: " + "; ".join(parts) + "."
+            order = intent.get("order") or []
+            asked = [loc for loc in ("SRAM", "HBM") if loc.lower() in order]
+            if "how" in order and "many" in order and len(asked) == 1:
+                # "how many ops read their weights from SRAM": the count first
+                ops = locs.get(asked[0], [])
+                line = (
+                    f"{len(ops)} of the {len(with_w)} operator types with weights read them "
+                    f"from {asked[0]} on {describe(grp[0], self.lex)}"
+                    + (f": {', '.join(ops)}." if ops else ".")
+                    + "\n"
+                    + line
+                )
             nul = [r["op_type"] for r in grp if r.get("weights_location") is None]
             if nul:
                 line += f" {', '.join(nul)}: no weights location (no weights)."
@@ -1314,9 +1326,10 @@ class OfflineAnswerer:
         if not groups:
             r = rows[0]
             n, total = _need(r, "configs_counted"), _need(r, "configs_matched")
-            if fit is None:
+            if fit is None and not intent.get("pareto_filter"):
                 return f"{n} configurations {what} ({scope})." + _tail(intent)
-            return f"{n} of {total} configurations ({scope}) {what}." + _tail(intent)
+            share = f" ({100 * n / total:.1f}%)" if total else ""
+            return f"{n} of {total} configurations ({scope}) {what}{share}." + _tail(intent)
 
         def label(r: dict) -> str:
             return group_text(r, groups)

@@ -1440,7 +1440,20 @@ def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Int
     t.take(0, lead)
     it.yesno = len(t.toks) > lead and t.toks[lead] in YESNO_STARTS
     it.order = list(t.toks)
-    if "how many" in joined and words & {"operators", "ops", "kernels", "operator", "kernel"}:
+    counts_ops = "how many" in joined and words & {
+        "operators",
+        "ops",
+        "kernels",
+        "operator",
+        "kernel",
+    }
+    if (
+        counts_ops
+        # "how many operator types are there": the inventory; "how many ops read their
+        # weights from SRAM": the weights-location answer counts them
+        and not words & {"types", "type"}
+        and not (words & {"sram", "hbm"} and words & (WEIGHT_LOC_WORDS | {"weights", "weight"}))
+    ):
         raise Unanswerable(
             "I do not count operators; ask which operators a configuration has "
             "('list the operator types'), which one takes longest, or what share of time a "
@@ -1745,7 +1758,11 @@ def _decide_kind(
     if (
         (
             "how many" in joined
-            or (("number of" in joined or "count" in words) and words & _COUNTABLE)
+            # "what fraction of xPU-B configs fit": a count with its share
+            or (
+                ("number of" in joined or "count" in words or words & SHARE_WORDS)
+                and words & _COUNTABLE
+            )
         )
         and not counts_chips  # "how many TPU v5e chips do I need": a chip count, not configs
         and not op_level
