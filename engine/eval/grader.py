@@ -497,16 +497,25 @@ def grade_answer(text: str, expected: Expected) -> tuple[bool, str]:
 
 # --------------------------------------------------------------------------- facts
 
-_CLAUSE_SPLIT = re.compile(
-    r"(?<=[.!?;:])\s+|[();]|,\s+|\s+(?:but|and|while|whereas|vs\.?|versus|compared with)\s+",
-    re.IGNORECASE,
+_SENTENCES = re.compile(r"(?<=[.!?])\s+")
+_CLAUSES = re.compile(
+    r"[();]|\s+(?:but|and|while|whereas|vs\.?|versus|compared with)\s+", re.IGNORECASE
 )
+_PHRASES = re.compile(r":\s+|,\s+")
 
 
 def clauses(head: str) -> list[str]:
-    """The answer line cut into clauses: sentences, then at ';', ':', ',', brackets and the
-    words that join two statements ("but", "and", "while", "vs")."""
-    return [c.strip() for c in _CLAUSE_SPLIT.split(head) if c and c.strip()]
+    """The answer line's segments at three grains: its sentences; those cut at ';', brackets
+    and the words that join two statements ("but", "and", "while", "vs"); and those cut again
+    at ':' and ','. A fact may be stated at any grain ("xPU-B: activations int8, KV cache
+    bf16" is one clause; "xPU-B's activations are int8 and xPU-A's are bf16" two)."""
+    out: list[str] = []
+    for sentence in _SENTENCES.split(head):
+        out.append(sentence)
+        for clause in _CLAUSES.split(sentence):
+            out.append(clause)
+            out += _PHRASES.split(clause)
+    return list(dict.fromkeys(c.strip() for c in out if c and c.strip()))
 
 
 def _strict_pattern(alias: str) -> re.Pattern[str]:
