@@ -346,9 +346,14 @@ def test_table_one_b_passes_offline_turn_by_turn(mismatch_store: Path) -> None:
     assert table["stage3/valid"] == {"correct": 2, "total": 2}
 
 
-def test_table_one_a_turns_offline(sample_store: Path) -> None:
+@pytest.fixture(scope="module")
+def table_one_a(sample_store: Path):
+    return run_eval(QDIR / "table-one.yaml", sample_store)
+
+
+def test_table_one_a_turns_offline(table_one_a) -> None:
     """Every turn but 4a is right; 4a is the engine's (see the xfail below)."""
-    report = run_eval(QDIR / "table-one.yaml", sample_store)
+    report = table_one_a
     by_id = {i.question.id: i for i in report.items}
     assert len(by_id) == 6
     for tid, i in by_id.items():
@@ -361,17 +366,18 @@ def test_table_one_a_turns_offline(sample_store: Path) -> None:
     reason="offline engine (lead's area): 4a 'Why can xPU-A keep the weights in SRAM while "
     "xPU-B cannot?' drops the session's configuration and answers at decode batch 1 TP 4 fp8",
 )
-def test_table_one_a_passes_offline(sample_store: Path) -> None:
-    report = run_eval(QDIR / "table-one.yaml", sample_store)
+def test_table_one_a_passes_offline(table_one_a) -> None:
+    report = table_one_a
     assert not report.wrong, [(i.question.id, i.grade.detail) for i in report.wrong]
 
 
-def test_eval_turns_answer_as_ask_session_does(sample_store, tmp_path, monkeypatch) -> None:
+def test_eval_turns_answer_as_ask_session_does(
+    table_one_a, sample_store, tmp_path, monkeypatch
+) -> None:
     """The eval's history is the one `coview ask --session` rebuilds from the saved session:
     the same questions give the same answers both ways."""
     monkeypatch.setenv("COVIEW_SESSIONS_DIR", str(tmp_path / "sessions"))
-    report = run_eval(QDIR / "table-one.yaml", sample_store)
-    for i in report.items:
+    for i in table_one_a.items:
         res = CliRunner().invoke(
             app,
             ["ask", i.question.text, "--json", "--session", "t1", "--store", str(sample_store)],
