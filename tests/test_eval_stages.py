@@ -384,3 +384,28 @@ def test_eval_turns_answer_as_ask_session_does(
         )
         assert res.exit_code == 0, res.output
         assert json.loads(res.output)["answer"] == i.result.answer, i.question.id
+
+
+def test_the_format_example_in_the_readme_loads_and_its_stage_examples_resolve(
+    sample_store: Path, tmp_path: Path
+) -> None:
+    block = re.search(r"```yaml\n(.*?)```", (QDIR / "README.md").read_text(), re.S).group(1)
+    path = tmp_path / "example.yaml"
+    path.write_text(block)
+    qf = load_questions(path)
+    con = duckdb.connect(str(sample_store), read_only=True)
+    try:
+        vocab = _vocabulary(con)
+        got = {
+            q.id: resolve_expected(q, con, vocab, path)
+            for q in qf.questions
+            if q.id in ("whatif-sram", "search-sram", "why-q-proj")
+        }
+    finally:
+        con.close()
+    assert got["whatif-sram"].value > 0 and got["search-sram"].value > 0
+    assert [p.kind for p in got["why-q-proj"].parts] == ["name", "facts"]
+    assert [t.id for t in next(q for q in qf.questions if q.turns).turns] == [
+        "table-one-a/1",
+        "table-one-a/2",
+    ]
