@@ -22,12 +22,18 @@ LLMA_SET = QDIR / "llm-analysis.yaml"
 
 
 def _resolve_all(path: Path, store: Path) -> dict:
-    """Every valid question's expected value on the store (raises EvalError if any is bad)."""
+    """Every valid question's (and turn's) expected value on the store (raises EvalError if
+    any is bad)."""
     qf = load_questions(path)
     con = duckdb.connect(str(store), read_only=True)
     try:
         vocab = _vocabulary(con)
-        return {q.id: resolve_expected(q, con, vocab, path) for q in qf.questions if q.valid}
+        return {
+            t.id: resolve_expected(t, con, vocab, path)
+            for q in qf.questions
+            for t in q.turns or [q]
+            if t.valid
+        }
     finally:
         con.close()
 
@@ -245,21 +251,35 @@ def canonical_answer(exp) -> str:
             + ", ".join(words.get(k, "{}").format(_plain(v)) for k, v in exp.value.items())
             + "."
         )
+    if exp.kind == "facts":  # one clause per row: "xPU-A sram; xPU-B hbm."
+
+        def said(v):
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                return f"{v:.6g}{unit_words.get(exp.unit or '', '')}"
+            return _plain(v)
+
+        return "; ".join(" ".join(said(v) for v in row.values()) for row in exp.value) + "."
+    if exp.kind == "all_of":
+        return " ".join(canonical_answer(p) for p in exp.parts)
     return f"{exp.value}."
 
 
-@pytest.mark.parametrize("qset", [SAMPLE_SET, LLMA_SET], ids=["sample", "llm-analysis"])
+@pytest.mark.parametrize(
+    "qset",
+    [SAMPLE_SET, LLMA_SET, QDIR / "table-one.yaml", QDIR / "table-one-mismatch.yaml"],
+    ids=["sample", "llm-analysis", "table-one", "table-one-mismatch"],
+)
 def test_oracle_backend_scores_100(qset: Path, sample_store: Path, monkeypatch) -> None:
     """An oracle that runs each expected SQL through the real guard and runner and states the
     value plainly scores RS(N) = 100: the SQL passes the guard, the grader accepts the plain
     statement of every expected value, and invalid questions are refused."""
     from coview.engine import pipeline as pl
-    from coview.engine.types import Answer, Selection
+    from coview.engine.types import Answer, Evidence, Selection
 
     qf = load_questions(qset)
-    store = sample_store if qset == SAMPLE_SET else resolve_eval_store(qf, None)
+    store = sample_store if qf.store == "sample" else resolve_eval_store(qf, None)
     expected = _resolve_all(qset, store)
-    by_text = {q.text.strip(): q for q in qf.questions}
+    by_text = {t.text.strip(): t for q in qf.questions for t in q.turns or [q]}
 
     class Oracle:
         name = "oracle"
@@ -268,9 +288,29 @@ def test_oracle_backend_scores_100(qset: Path, sample_store: Path, monkeypatch) 
             q = by_text[question]
             if not q.valid:
                 return Selection(answerable=False, reason=q.why or "not in the data")
-            if q.expected_sql is None:
-                return Selection(answerable=True, sql=["SELECT 1 AS one"], intent={"id": q.id})
-            return Selection(answerable=True, sql=[q.expected_sql], intent={"id": q.id})
+            checks = q.all_of or [q]
+            sql = [c.expected_sql for c in checks if c.expected_sql is not None]
+            # re-simulated figures (and all_of parts' numbers) reach the answerer as
+            # simulated evidence, the way the offline what-if passes its simulated rows
+            exp = expected[q.id]
+            nums = [
+                v
+                for part in (exp.parts or [exp])
+                for v in (
+                    [x for r in part.value for x in r.values()]
+                    if part.kind == "facts"
+                    else [part.value]
+                )
+                if isinstance(v, int | float) and not isinstance(v, bool)
+            ]
+            sim = [Evidence("-- simulated: the oracle's expected figures", ["value"],
+                            [(v,) for v in nums])] if nums else []  # fmt: skip
+            return Selection(
+                answerable=True,
+                sql=sql or ["SELECT 1 AS one"],
+                intent={"id": q.id},
+                simulated=sim,
+            )
 
         def answer(self, question, selection, evidence, feedback=None):
             return Answer(canonical_answer(expected[selection.intent["id"]]))

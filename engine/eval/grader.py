@@ -15,6 +15,10 @@ The rules (also in sample_data/questions/README.md):
 - bound: the first "<x>-bound" in the head (compute / memory / comm).
 - config: every column of the expected row is mentioned in the head (batch 64, TP 8, bf16...).
 - text: the expected text appears in the head (case-insensitive).
+- facts: every row of the expected value (e.g. xPU-A | sram, xPU-B | hbm) is stated by one
+  clause of the head: a clause that names each of the row's values and no other entity of
+  their kinds ("read from SRAM on xPU-A but from HBM on xPU-B" states both rows).
+- all_of: every one of several checks holds (a cause: the operator, the location, the need).
 
 Scoring (EHRSQL/TrustSQL): +1 a correct answer or a correct refusal; 0 a refusal of a valid
 question, or an error (status 'error') on any question, since an error is not a refusal;
@@ -30,7 +34,7 @@ from typing import Any
 
 from coview.engine.types import AskResult
 
-KINDS = ("number", "name", "boolean", "bound", "config", "text")
+KINDS = ("number", "name", "boolean", "bound", "config", "text", "facts", "all_of")
 DEFAULT_TOLERANCE = 0.01
 
 # Outcomes and their score (c is the penalty of a wrong answer).
@@ -408,9 +412,15 @@ class Expected:
     # kind 'name': every acceptable answer (ties: the expected SQL returned several rows)
     accept: list[str] = field(default_factory=list)
     # kind 'config': for non-numeric fields, the entities of that field's kind
+    # (kind 'facts': keyed by the value's text, lower-cased)
     field_pools: dict[str, list[Entity]] = field(default_factory=dict)
+    parts: list[Expected] = field(default_factory=list)  # kind 'all_of'
 
     def describe(self) -> str:
+        if self.kind == "all_of":
+            return " and ".join(f"[{p.kind}: {p.describe()}]" for p in self.parts)
+        if self.kind == "facts":
+            return "; ".join(" | ".join(_plain(v) for v in r.values()) for r in self.value)
         if self.kind == "number":
             return f"{_fmt_num(self.value)}{' ' + self.unit if self.unit else ''}"
         if self.kind == "config":
@@ -474,7 +484,83 @@ def grade_answer(text: str, expected: Expected) -> tuple[bool, str]:
         want = str(expected.value)
         ok = want.lower() in head.lower()
         return ok, ("contains " if ok else "does not contain ") + repr(want)
+    if kind == "facts":
+        return _grade_facts(head, expected)
+    if kind == "all_of":
+        results = [(p, *grade_answer(text, p)) for p in expected.parts]
+        failed = [f"{p.kind} {p.describe()!r}: {why}" for p, ok, why in results if not ok]
+        if failed:
+            return False, "; ".join(failed)
+        return True, "; ".join(why for _, _, why in results)
     raise ValueError(f"unknown kind {kind!r}")
+
+
+# --------------------------------------------------------------------------- facts
+
+_SENTENCES = re.compile(r"(?<=[.!?])\s+")
+_CLAUSES = re.compile(
+    r"[();]|\s+(?:but|and|while|whereas|vs\.?|versus|compared with)\s+", re.IGNORECASE
+)
+_PHRASES = re.compile(r":\s+|,\s+")
+
+
+def clauses(head: str) -> list[str]:
+    """The answer line's segments at three grains: its sentences; those cut at ';', brackets
+    and the words that join two statements ("but", "and", "while", "vs"); and those cut again
+    at ':' and ','. A fact may be stated at any grain ("xPU-B: activations int8, KV cache
+    bf16" is one clause; "xPU-B's activations are int8 and xPU-A's are bf16" two)."""
+    out: list[str] = []
+    for sentence in _SENTENCES.split(head):
+        out.append(sentence)
+        for clause in _CLAUSES.split(sentence):
+            out.append(clause)
+            out += _PHRASES.split(clause)
+    return list(dict.fromkeys(c.strip() for c in out if c and c.strip()))
+
+
+def _strict_pattern(alias: str) -> re.Pattern[str]:
+    """An alias as a whole word, where '_' also continues a word ("sram_bytes" is not "sram")."""
+    tokens = [t for t in re.split(r"[\s_\-]+", alias.strip()) if t]
+    body = r"[\s_\-]*".join(re.escape(t) for t in tokens)
+    return re.compile(rf"(?<![A-Za-z0-9_]){body}(?![A-Za-z0-9_])", re.IGNORECASE)
+
+
+def _mentions(clause: str, entity: Entity) -> bool:
+    return any(_strict_pattern(a).search(clause) for a in entity.aliases)
+
+
+def _states_value(clause: str, value: Any, pool: list[Entity], expected: Expected) -> bool:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return any(
+            number_matches(n, float(value), expected.tolerance, expected.unit)
+            for n in extract_numbers(clause)
+        )
+    want = _plain(value).lower()
+    mine = [e for e in pool if e.key.lower() == want or want in (a.lower() for a in e.aliases)]
+    if not mine:
+        return bool(_strict_pattern(_plain(value)).search(clause))
+    if not any(_mentions(clause, e) for e in mine):
+        return False
+    others = [e for e in pool if e not in mine]
+    return not any(_mentions(clause, e) for e in others)
+
+
+def _grade_facts(head: str, expected: Expected) -> tuple[bool, str]:
+    parts = clauses(head)
+    missing = []
+    for row in expected.value:
+        ok = any(
+            all(
+                _states_value(c, v, expected.field_pools.get(_plain(v).lower(), []), expected)
+                for v in row.values()
+            )
+            for c in parts
+        )
+        if not ok:
+            missing.append(" | ".join(_plain(v) for v in row.values()))
+    if missing:
+        return False, "no clause of the answer line states " + "; ".join(missing)
+    return True, "states " + expected.describe()
 
 
 def grade(result: AskResult, valid: bool, expected: Expected | None) -> Grade:

@@ -36,6 +36,15 @@ class Question:
     candidates: list[str] = field(default_factory=list)
     why: str = ""
     context_config_sql: str | None = None
+    # Expected values computed by re-simulation at eval time (coview.engine.eval.resimulate).
+    expected_whatif: dict[str, Any] | None = None
+    expected_search: dict[str, Any] | None = None
+    # kind all_of: every one of these checks must hold on the answer line.
+    all_of: list[Question] = field(default_factory=list)
+    # A multi-turn item: its turns, asked in order in one fresh session.
+    turns: list[Question] = field(default_factory=list)
+    item: str | None = None  # for a turn: the id of its multi-turn item
+    turn: int | None = None  # for a turn: its 1-based position in the item
 
 
 @dataclass
@@ -92,15 +101,67 @@ def load_questions(path: Path | str) -> QuestionFile:
     )
 
 
+EXPECTED_FIELDS = ("expected_sql", "expected", "expected_whatif", "expected_search")
+CHECK_FIELDS = {"kind", *EXPECTED_FIELDS, "tolerance", "unit", "candidates", "all_of"}
+ITEM_FIELDS = {"id", "type", "why", "note", "turns"}
+TURN_FIELDS = {"id", "text", "type", "valid", "why", "note", *CHECK_FIELDS}
+
+
 def _parse_question(path: Path, i: int, raw: dict[str, Any]) -> Question:
     qid = raw.get("id")
     if qid is None or str(qid).strip() == "":
         raise _err(path, f"#{i}", "missing field `id`.")
     qid = str(qid)
+    if "turns" in raw:
+        return _parse_item(path, qid, raw)
     known = {
-        "id", "text", "type", "valid", "kind", "expected_sql", "expected", "tolerance", "unit",
-        "candidates", "why", "note", "context_config_sql",
+        "id", "text", "type", "valid", "kind", *EXPECTED_FIELDS, "tolerance", "unit",
+        "candidates", "why", "note", "context_config_sql", "all_of",
     }  # fmt: skip
+    return _parse_one(path, qid, raw, known)
+
+
+def _parse_item(path: Path, qid: str, raw: dict[str, Any]) -> Question:
+    """A multi-turn item: `turns:` asked in order in one session, each graded on its own."""
+    # defaults (tolerance...) reach the turns; item-only fields stay on the item
+    defaults = {k: v for k, v in raw.items() if k not in ITEM_FIELDS}
+    unknown = sorted(k for k in defaults if k not in CHECK_FIELDS)
+    if unknown:
+        raise _err(
+            path,
+            qid,
+            f"unknown field(s) {', '.join(unknown)} on a multi-turn item; an item has "
+            f"{', '.join(sorted(ITEM_FIELDS))}, and each turn its own text, valid, kind, expected.",
+        )
+    turns_raw = raw.get("turns")
+    if not isinstance(turns_raw, list) or not turns_raw:
+        raise _err(path, qid, "field `turns` must be a non-empty list of turns.")
+    turns: list[Question] = []
+    seen: set[str] = set()
+    for k, t in enumerate(turns_raw, start=1):
+        if not isinstance(t, dict):
+            raise _err(path, f"{qid}/{k}", "each turn must be a mapping with text, valid, kind.")
+        tid = f"{qid}/{t.get('id', k)}"
+        if tid in seen:
+            raise _err(path, tid, "duplicate turn id within the item.")
+        seen.add(tid)
+        merged = {"type": raw.get("type"), **{k2: v for k2, v in defaults.items()}, **t}
+        merged["id"] = tid
+        q = _parse_one(path, tid, merged, TURN_FIELDS)
+        q.item, q.turn = qid, k
+        turns.append(q)
+    qtype = str(raw.get("type") or turns[0].type).strip().lower()
+    return Question(
+        id=qid,
+        text=turns[0].text,
+        type=qtype if qtype in TYPES else turns[0].type,
+        valid=all(t.valid for t in turns),
+        why=str(raw.get("why") or raw.get("note") or ""),
+        turns=turns,
+    )
+
+
+def _parse_one(path: Path, qid: str, raw: dict[str, Any], known: set[str]) -> Question:
     unknown = sorted(set(raw) - known)
     if unknown:
         raise _err(
@@ -120,27 +181,96 @@ def _parse_question(path: Path, i: int, raw: dict[str, Any]) -> Question:
     if not isinstance(valid, bool):
         raise _err(path, qid, "field `valid` must be true (the data answers it) or false.")
     kind = raw.get("kind")
+    if valid:
+        check = _parse_check(path, qid, raw, str(text).strip())
+    else:
+        given = [f for f in (*EXPECTED_FIELDS, "all_of") if raw.get(f) is not None]
+        if given:
+            raise _err(
+                path,
+                qid,
+                "an invalid question (valid: false) has no expected answer; remove "
+                + ", ".join(f"`{f}`" for f in given)
+                + ".",
+            )
+        check = _parse_check(path, qid, {**raw, "kind": None}, str(text).strip(), expect=False)
+    ctx = raw.get("context_config_sql")
+    check.type, check.valid, check.kind = qtype, valid, kind
+    check.why = str(raw.get("why") or raw.get("note") or "")
+    check.context_config_sql = ctx
+    return check
+
+
+def _parse_check(
+    path: Path, qid: str, raw: dict[str, Any], text: str, expect: bool = True
+) -> Question:
+    """What the answer must state: a kind and exactly one source of the expected value
+    (or, for kind all_of, a list of such checks)."""
+    kind = raw.get("kind")
     sql = raw.get("expected_sql")
     literal = raw.get("expected")
-    if valid:
+    whatif = raw.get("expected_whatif")
+    search = raw.get("expected_search")
+    subs: list[Question] = []
+    if expect:
         if kind not in KINDS:
             raise _err(
                 path,
                 qid,
                 f"field `kind` is {kind!r}; a valid question needs one of: {', '.join(KINDS)}.",
             )
-        if (sql is None) == (literal is None):
+        sources = [f for f in EXPECTED_FIELDS if raw.get(f) is not None]
+        if kind == "all_of":
+            parts = raw.get("all_of")
+            if sources or not isinstance(parts, list) or not parts:
+                raise _err(
+                    path,
+                    qid,
+                    "kind all_of needs `all_of:` (a non-empty list of checks, each with its own "
+                    "kind and expected value) and no expected value of its own.",
+                )
+            for j, part in enumerate(parts, start=1):
+                sid = f"{qid}.all_of[{j}]"
+                if not isinstance(part, dict):
+                    raise _err(path, sid, "each check of `all_of` must be a mapping.")
+                unknown = sorted(set(part) - CHECK_FIELDS)
+                if unknown:
+                    raise _err(
+                        path,
+                        sid,
+                        f"unknown field(s) {', '.join(unknown)}; a check has "
+                        f"{', '.join(sorted(CHECK_FIELDS))}.",
+                    )
+                if part.get("kind") == "all_of":
+                    raise _err(path, sid, "all_of checks cannot nest; list every check once.")
+                defaults = {"tolerance": raw.get("tolerance", DEFAULT_TOLERANCE)}
+                subs.append(_parse_check(path, sid, {**defaults, **part}, text))
+        elif raw.get("all_of") is not None:
+            raise _err(path, qid, "`all_of` goes with kind all_of only.")
+        elif len(sources) != 1:
             raise _err(
-                path, qid, "a valid question needs exactly one of `expected_sql` or `expected`."
+                path,
+                qid,
+                "a valid question needs exactly one of "
+                + ", ".join(f"`{f}`" for f in EXPECTED_FIELDS)
+                + (f" (it has {', '.join(sources)})." if sources else "."),
             )
         if sql is not None and (not isinstance(sql, str) or not sql.strip()):
             raise _err(path, qid, "field `expected_sql` must be a SQL string.")
-    elif sql is not None or literal is not None:
-        raise _err(
-            path,
-            qid,
-            "an invalid question (valid: false) has no expected answer; remove `expected`/`expected_sql`.",
-        )
+        if whatif is not None:
+            from coview.engine.eval.resimulate import check_whatif_spec
+
+            try:
+                check_whatif_spec(whatif)
+            except ValueError as exc:
+                raise _err(path, qid, f"`expected_whatif`: {exc}") from exc
+        if search is not None:
+            from coview.engine.eval.resimulate import check_search_spec
+
+            try:
+                check_search_spec(search)
+            except ValueError as exc:
+                raise _err(path, qid, f"`expected_search`: {exc}") from exc
     tol = raw.get("tolerance", DEFAULT_TOLERANCE)
     if not isinstance(tol, int | float) or isinstance(tol, bool) or not 0 <= tol < 1:
         raise _err(
@@ -152,18 +282,18 @@ def _parse_question(path: Path, i: int, raw: dict[str, Any]) -> Question:
     cands = raw.get("candidates") or []
     if not isinstance(cands, list) or not all(isinstance(c, str) for c in cands):
         raise _err(path, qid, "field `candidates` must be a list of names.")
-    ctx = raw.get("context_config_sql")
     return Question(
         id=qid,
-        text=text.strip(),
-        type=qtype,
-        valid=valid,
+        text=text,
+        type="",
+        valid=True,
         kind=kind,
         expected_sql=sql,
         expected=literal,
         tolerance=float(tol),
         unit=unit,
         candidates=list(cands),
-        why=str(raw.get("why") or raw.get("note") or ""),
-        context_config_sql=ctx,
+        expected_whatif=whatif,
+        expected_search=search,
+        all_of=subs,
     )

@@ -152,6 +152,11 @@ def _pool(accept: list[str], candidates: list[str], vocab: list[list[Entity]]) -
 def resolve_expected(q: Question, con, vocab: list[list[Entity]], path: Path) -> Expected:
     """Compute a valid question's expected value (running its expected_sql)."""
     where = f"{path}, question {q.id!r}"
+    if q.kind == "all_of":
+        parts = [resolve_expected(part, con, vocab, path) for part in q.all_of]
+        return Expected("all_of", None, q.tolerance, q.unit, parts=parts)
+    rows: list[tuple] = []
+    cols: list[str] = []
     if q.expected_sql is not None:
         try:
             cur = con.execute(q.expected_sql)
@@ -166,9 +171,41 @@ def resolve_expected(q: Question, con, vocab: list[list[Entity]], path: Path) ->
             )
         row = dict(zip(cols, rows[0], strict=False))
         value: Any = rows[0][0] if q.kind != "config" else row
+    elif q.expected_whatif is not None or q.expected_search is not None:
+        from coview.engine.eval.resimulate import ResimError, search_expected, whatif_expected
+
+        field_name = "expected_whatif" if q.expected_whatif is not None else "expected_search"
+        try:
+            if q.expected_whatif is not None:
+                row = whatif_expected(con, q.expected_whatif)
+                value = list(row.values())[-1]
+            else:
+                row = search_expected(con, q.expected_search)
+                value = row["value"]
+                row = {"system": row["system"], "value": value}
+        except ResimError as exc:
+            raise EvalError(f"{where}: `{field_name}`: {exc}") from exc
+        cols, rows = list(row), [tuple(row.values())]
     else:
         value = q.expected
     kind = q.kind or "text"
+    if kind == "facts":
+        if not rows:
+            literal = value if isinstance(value, list) else [value]
+            if not all(isinstance(r, dict) for r in literal):
+                raise EvalError(f"{where}: kind facts needs `expected_sql` or a list of mappings.")
+            facts = [dict(r) for r in literal]
+        else:
+            facts = [dict(zip(cols, r, strict=False)) for r in rows]
+        if any(v is None for r in facts for v in r.values()):
+            raise EvalError(f"{where}: expected facts have NULLs: {facts}")
+        pools = {
+            _plain_text(v).lower(): _pool([_plain_text(v)], [], vocab)
+            for r in facts
+            for v in r.values()
+            if not isinstance(v, int | float) or isinstance(v, bool)
+        }
+        return Expected("facts", facts, q.tolerance, q.unit, field_pools=pools)
     if kind == "number":
         if isinstance(value, str):
             try:
@@ -219,6 +256,12 @@ def resolve_expected(q: Question, con, vocab: list[list[Entity]], path: Path) ->
     return Expected(kind, value, q.tolerance, q.unit, entities, accept, pools)
 
 
+def _plain_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -234,6 +277,8 @@ class EvalItem:
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.question.id,
+            "item": self.question.item,
+            "turn": self.question.turn,
             "type": self.question.type,
             "valid": self.question.valid,
             "question": self.question.text,
@@ -274,17 +319,33 @@ class EvalReport:
         return {"RS(0)": self.rs(0), "RS(10)": self.rs(10), f"RS(N={self.n})": self.rs(self.n)}
 
     def cells(self) -> dict[str, dict[str, int]]:
-        """{"query/valid": {"correct": k, "total": n}, ...} for types present, in TYPES order."""
+        """{"query/valid": {"correct": k, "total": n}, ...} in TYPES order: every type's valid
+        column (total 0 when the set has none), invalid columns where the set has some. Each
+        turn of a multi-turn item counts once, under its own type."""
         out: dict[str, dict[str, int]] = {}
         for t in TYPES:
             for valid in (True, False):
                 mine = [i for i in self.items if i.question.type == t and i.question.valid == valid]
-                if mine:
+                if mine or valid:
                     out[f"{t}/{'valid' if valid else 'invalid'}"] = {
                         "correct": sum(1 for i in mine if i.grade.is_correct),
                         "total": len(mine),
                     }
         return out
+
+    def multi_turn(self) -> list[dict[str, Any]]:
+        """Per multi-turn item: its turns' outcomes, in order."""
+        out: dict[str, dict[str, Any]] = {}
+        for i in self.items:
+            if i.question.item is None:
+                continue
+            d = out.setdefault(
+                i.question.item, {"id": i.question.item, "turns": 0, "correct": 0, "outcomes": []}
+            )
+            d["turns"] += 1
+            d["correct"] += int(i.grade.is_correct)
+            d["outcomes"].append({"turn": i.question.id, "outcome": i.grade.outcome})
+        return list(out.values())
 
     def outcome_counts(self) -> dict[str, int]:
         keys = (CORRECT, CORRECT_REFUSAL, MISSED, ERROR, WRONG, ANSWERED_INVALID)
@@ -312,6 +373,7 @@ class EvalReport:
             "outcomes": self.outcome_counts(),
             "time": {k: round(v, 4) for k, v in self.times().items()},
             "wrong": [i.question.id for i in self.wrong],
+            "multi_turn": self.multi_turn(),
             "results": [i.to_json() for i in self.items],
         }
 
@@ -338,7 +400,12 @@ class EvalReport:
         out = [
             f"coview eval: {self.questions_path.name} on {self.store_path} with backend {self.backend!r}",
             f"{self.n} questions ({sum(1 for i in self.items if i.question.valid)} valid, "
-            f"{sum(1 for i in self.items if not i.question.valid)} invalid)",
+            f"{sum(1 for i in self.items if not i.question.valid)} invalid)"
+            + (
+                f"; {len(items)} multi-turn item(s), each turn counted"
+                if (items := self.multi_turn())
+                else ""
+            ),
             "",
             "Percent correct by question type (correct answer for valid, refusal for invalid):",
             "",
@@ -352,6 +419,12 @@ class EvalReport:
             f"time per question: median {t['median_s'] * 1e3:.0f} ms, mean {t['mean_s'] * 1e3:.0f} ms, "
             f"max {t['max_s'] * 1e3:.0f} ms (total {t['total_s']:.1f} s)"
         )
+        for d in self.multi_turn():
+            marks = ", ".join(
+                f"{o['turn'].rsplit('/', 1)[-1]} {o['outcome'].replace('_', ' ')}"
+                for o in d["outcomes"]
+            )
+            out.append(f"multi-turn {d['id']}: {d['correct']}/{d['turns']} turns right ({marks})")
         wrong = self.wrong
         out += ["", f"Wrong answers ({len(wrong)}):" if wrong else "Wrong answers: none."]
         for i in wrong:
@@ -420,8 +493,11 @@ def run_eval(
         expected: dict[str, Expected | None] = {}
         contexts: dict[str, Context] = {}
         for q in qfile.questions:
-            expected[q.id] = resolve_expected(q, con, vocab, qfile.path) if q.valid else None
-            contexts[q.id] = _context(q, con, qfile.path)
+            for one in q.turns or [q]:
+                expected[one.id] = (
+                    resolve_expected(one, con, vocab, qfile.path) if one.valid else None
+                )
+                contexts[one.id] = _context(one, con, qfile.path)
     finally:
         con.close()
     try:
@@ -430,16 +506,59 @@ def run_eval(
         raise EvalError(str(exc)) from exc
     report = EvalReport(pipeline.backend, store, qfile.path)
     for k, q in enumerate(qfile.questions, start=1):
-        result = pipeline.ask(q.text, context=contexts[q.id])
-        report.items.append(
-            EvalItem(q, result, grade(result, q.valid, expected[q.id]), expected[q.id])
-        )
+        if q.turns:
+            report.items += run_turns(pipeline, q, expected)
+        else:
+            result = pipeline.ask(q.text, context=contexts[q.id])
+            report.items.append(
+                EvalItem(q, result, grade(result, q.valid, expected[q.id]), expected[q.id])
+            )
         if progress:
             sys.stderr.write(f"\r  {k}/{len(qfile.questions)} questions")
             sys.stderr.flush()
     if progress:
         sys.stderr.write("\n")
     return report
+
+
+def run_turns(pipeline, item: Question, expected: dict[str, Expected | None]) -> list[EvalItem]:
+    """A multi-turn item in one fresh session: each turn sees the earlier turns as history,
+    built as `coview ask --session` rebuilds them from the saved session (question, answer,
+    SQL), with no selected config. A turn that ends in an error stops the item; its remaining
+    turns are counted as errors, not asked."""
+    from coview.engine.types import Turn
+
+    history: list[Turn] = []
+    out: list[EvalItem] = []
+    stopped: str | None = None
+    for t in item.turns:
+        exp = expected[t.id]
+        if stopped is not None:
+            result = AskResult(
+                question=t.text,
+                status="error",
+                answer=f"not asked: turn {stopped} of {item.id} ended in an error.",
+                backend=pipeline.backend,
+                reason="skipped",
+            )
+            out.append(EvalItem(t, result, Grade(ERROR, f"not asked: turn {stopped} failed"), exp))
+            continue
+        try:
+            result = pipeline.ask(t.text, history=list(history), context=Context())
+        except Exception as exc:  # noqa: BLE001 - one broken turn must not end the eval
+            result = AskResult(
+                question=t.text,
+                status="error",
+                answer=f"coview could not answer: {type(exc).__name__}: {exc}",
+                backend=pipeline.backend,
+                reason="internal",
+            )
+        out.append(EvalItem(t, result, grade(result, t.valid, exp), exp))
+        if result.status == "error":
+            stopped = t.id
+            continue
+        history.append(Turn(str(result.question), str(result.answer), list(result.sql)))
+    return out
 
 
 def _context(q: Question, con, path: Path) -> Context:
