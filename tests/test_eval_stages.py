@@ -351,23 +351,13 @@ def table_one_a(sample_store: Path):
     return run_eval(QDIR / "table-one.yaml", sample_store)
 
 
-def test_table_one_a_turns_offline(table_one_a) -> None:
-    """Every turn but 4a is right; 4a is the engine's (see the xfail below)."""
+def test_table_one_a_passes_offline(table_one_a) -> None:
+    """Every turn of user A's conversation is right offline, 4a at the session's config."""
     report = table_one_a
     by_id = {i.question.id: i for i in report.items}
     assert len(by_id) == 6
     for tid, i in by_id.items():
-        if tid != "table-one-a/4a":
-            assert i.grade.outcome == CORRECT, (tid, i.grade.detail, i.result.answer)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="offline engine (lead's area): 4a 'Why can xPU-A keep the weights in SRAM while "
-    "xPU-B cannot?' drops the session's configuration and answers at decode batch 1 TP 4 fp8",
-)
-def test_table_one_a_passes_offline(table_one_a) -> None:
-    report = table_one_a
+        assert i.grade.outcome == CORRECT, (tid, i.grade.detail, i.result.answer)
     assert not report.wrong, [(i.question.id, i.grade.detail) for i in report.wrong]
 
 

@@ -237,6 +237,14 @@ class OfflineSelector:
             prev = t_it
         if prev is not None and _is_followup(question, it):
             it = _merge(prev, it, question=question)
+        elif prev is not None and _explains_previous(it, prev):
+            # "why can xPU-A keep the weights in SRAM while xPU-B cannot?" after a turn at
+            # decode batch 8 TP 8 int8: the why is asked about that config, not the sweep
+            for f in ("phases", "batches", "tps", "dtypes", "models"):
+                setattr(it, f, getattr(prev, f))
+            if not (it.op_types or it.op_class):  # "the weights": the operator asked about
+                it.op_types = list(prev.op_types)
+            it.config_id = it.config_id if it.config_id is not None else prev.config_id
         return it
 
     # -- defaults and SQL ---------------------------------------------------------------------
@@ -856,6 +864,21 @@ def _is_followup(question: str, it: Intent) -> bool:
     if it.metrics or it.kind not in ("lookup", "compare") or it.direction:
         return it.kind == "compare" and bool(it.words & {"it", "this", "that"})
     return len(words) <= 6
+
+
+def _explains_previous(it: Intent, prev: Intent) -> bool:
+    """A why-question about the systems the conversation was at, naming no settings of its
+    own, asks about the settings the conversation was at."""
+    own = (it.phases, it.batches, it.tps, it.dtypes, it.chips)
+    had = (prev.batches, prev.tps) if prev.config_id is None else (True,)
+    return (
+        "why" in it.words
+        and not any(own)
+        and it.config_id is None
+        and all(had)
+        and bool(it.systems)
+        and set(it.systems) <= set(prev.systems)
+    )
 
 
 def _merge(prev: Intent, cur: Intent, question: str = "") -> Intent:

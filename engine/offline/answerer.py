@@ -1121,10 +1121,17 @@ class OfflineAnswerer:
         )
         wa, wb = top.get("weights_a"), top.get("weights_b")
         if wa and wb and wa != wb:
-            text += (
-                f"\nIts weights are read from {str(wa).upper()} on {a} but from "
+            need = _sram_need_text(top, a, b)
+            where = (
+                f"Its weights are read from {str(wa).upper()} on {a} but from "
                 f"{str(wb).upper()} on {b}."
             )
+            if need and "sram" in (intent.get("order") or []):
+                # "why can A keep the weights in SRAM while B cannot": the capacity answer
+                # belongs in the answer line
+                text = text.rstrip(".") + f"; {where[0].lower()}{where[1:]}{need}"
+            else:
+                text += f"\n{where}{need}"
         if cfg:
             text += f"\nConfigs compared: {cfg}."
             text += _apples_to_apples(list(cfgs.values()), lambda r: r["system"])
@@ -1504,24 +1511,7 @@ class OfflineAnswerer:
             text += (
                 f"\nThere its weights are read from {str(wa).upper()} on {a} but from "
                 f"{str(wb).upper()} on {b}."
-            )
-            hbm_side, need, cap = (
-                (b, top.get("sram_needed_b"), top.get("sram_bytes_b"))
-                if str(wb) == "hbm"
-                else (a, top.get("sram_needed_a"), top.get("sram_bytes_a"))
-            )
-            sram_side = a if hbm_side == b else b
-            cap_other = top.get("sram_bytes_a") if sram_side == a else top.get("sram_bytes_b")
-            if need and cap and cap_other:
-                text += (
-                    f" With its activations it needs {fmt_value(need, 'B')} of SRAM: more than "
-                    f"{hbm_side}'s {fmt_value(cap, 'B')}, within {sram_side}'s "
-                    f"{fmt_value(cap_other, 'B')}."
-                    if need > cap
-                    else f" It needs {fmt_value(need, 'B')} of SRAM with its activations; "
-                    f"{hbm_side} has {fmt_value(cap, 'B')} but its placement pinned other "
-                    "weights first."
-                )
+            ) + _sram_need_text(top, a, b)
         nxt = [
             f"{r['op_type']} (differs in {r['pairs_differing']} of {r['pairs_matched']}; up to "
             f"{fmt_value(r['time_a_s'], 's')} vs {fmt_value(r['time_b_s'], 's')})"
@@ -1537,6 +1527,30 @@ class OfflineAnswerer:
 
 # Bytes per value of the data types simulators use (outside knowledge, stated as such).
 _DTYPE_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2, "fp8": 1, "int8": 1, "int4": 0.5}
+
+
+def _sram_need_text(top: dict, a: str, b: str) -> str:
+    """' With its activations it needs 671 MB of SRAM: more than xPU-B's 268 MB, within
+    xPU-A's 1.61 GB.' for an operator whose weights are in SRAM on one system only."""
+    wb = top.get("weights_b")
+    hbm_side, need, cap = (
+        (b, top.get("sram_needed_b"), top.get("sram_bytes_b"))
+        if str(wb) == "hbm"
+        else (a, top.get("sram_needed_a"), top.get("sram_bytes_a"))
+    )
+    sram_side = a if hbm_side == b else b
+    cap_other = top.get("sram_bytes_a") if sram_side == a else top.get("sram_bytes_b")
+    if not (need and cap and cap_other):
+        return ""
+    if need > cap:
+        return (
+            f" With its activations it needs {fmt_value(need, 'B')} of SRAM: more than "
+            f"{hbm_side}'s {fmt_value(cap, 'B')}, within {sram_side}'s {fmt_value(cap_other, 'B')}."
+        )
+    return (
+        f" It needs {fmt_value(need, 'B')} of SRAM with its activations; {hbm_side} has "
+        f"{fmt_value(cap, 'B')} but its placement pinned other weights first."
+    )
 
 
 def group_text(row: dict, keys: list[str]) -> str:
