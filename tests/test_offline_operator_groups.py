@@ -349,3 +349,9 @@ def test_operators_counted_by_weight_location(sample_store):
     assert f"{k} operator types" in types.answer
     still = ask(sample_store, "how many operators are there in h100 decode bs 8 tp 8")
     assert still.status == "refused"
+
+
+def test_request_rate_is_not_a_batch(sample_store):
+    r = ask(sample_store, "h100 vs mi300x perf/tco at 20 requests per second")
+    assert r.status == "refused"
+    assert "request rate" in r.answer and "batch size 20" not in r.answer

@@ -716,6 +716,14 @@ def _take_filters(t: _Tokens, it: Intent, lex: Lexicon) -> None:
                 t.take(i, 2)
                 continue
             if nxt in ("sequences", "requests", "users", "prompts", "queries") and tok.isdigit():
+                if toks[i + 2 : i + 4] in (["per", "second"], ["per", "s"], ["per", "sec"]) or (
+                    toks[i + 2 : i + 4] == ["a", "second"]
+                ):
+                    raise Unanswerable(
+                        f"the data has no request rate ('{tok} {nxt} per second'): it holds "
+                        "configurations at a batch size, not arrival rates or queueing; ask at "
+                        "a batch size (e.g. 'batch 16')"
+                    )
                 it.batches.append(v)
                 t.take(i, 2)
                 continue
