@@ -24,6 +24,12 @@ import dataclasses
 import math
 from typing import Any
 
+from coview.engine.whatif import (
+    DTYPE_PARAMETERS,
+    FILTER_KEYS,
+    RUN_INT_PARAMETERS,
+    SYSTEM_PARAMETERS,
+)
 from coview.sim.roofline import (
     DTYPE_BYTES,
     ConfigResult,
@@ -32,16 +38,12 @@ from coview.sim.roofline import (
     simulate_config,
 )
 
-SYSTEM_FIGURES = (
-    "peak_flops_bf16", "peak_flops_fp8", "peak_ops_int8", "hbm_bytes", "hbm_bw_bytes_per_s",
-    "sram_bytes", "sram_bw_bytes_per_s", "ici_bw_bytes_per_s", "tdp_w", "tco_usd_per_chip_hour",
-)  # fmt: skip
-RUN_INTS = ("tp", "batch_size", "input_len", "output_len")
-RUN_DTYPES = ("weight_dtype", "act_dtype", "kv_dtype", "dtype")
-FILTERS = (
-    "config_id", "phase", "batch_size", "tp", "weight_dtype", "act_dtype", "kv_dtype",
-    "input_len", "output_len", "dtype",
-)  # fmt: skip
+# The parameters a change may set are coview whatif's own names (shared vocabulary, not
+# shared computation: the expected values below come from the per-operator loop).
+SYSTEM_FIGURES = SYSTEM_PARAMETERS
+RUN_INTS = RUN_INT_PARAMETERS
+RUN_DTYPES = DTYPE_PARAMETERS
+FILTERS = (*FILTER_KEYS, "dtype")
 CONFIG_METRICS = (
     "latency_s", "throughput_tok_per_s", "tco_usd_per_hour", "perf_per_tco", "usd_per_1m_tokens",
     "weight_bytes_per_chip", "kv_bytes_per_chip", "activation_bytes_per_chip", "fits_memory",

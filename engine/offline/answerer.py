@@ -814,15 +814,10 @@ class OfflineAnswerer:
         for one operator compared on two systems (a false premise is _op_premise's)."""
         ops = intent.get("op_types") or []
         names = intent.get("mentioned") or []
-        if not intent.get("op_compare") or len(ops) != 1 or len(groups) != 2 or len(names) != 2:
+        if not intent.get("op_compare") or len(names) != 2:
             return ""
-        by_sys = {}
-        for g in groups:
-            rows = [r for r in g if r.get("op_type") == ops[0]]
-            if len(rows) != 1:
-                return ""
-            by_sys[rows[0]["system"]] = rows[0]
-        if set(by_sys) != set(names):
+        by_sys = _one_op_per_system(ops, groups)
+        if by_sys is None or set(by_sys) != set(names):
             return ""
         a, b = names
         ra, rb = by_sys[a], by_sys[b]
@@ -882,14 +877,9 @@ class OfflineAnswerer:
         when one operator type is compared on two systems and the claim does not hold."""
         ops = intent.get("op_types") or []
         time_m = self.lex.metric("configs", "latency_s")
-        if len(ops) != 1 or len(groups) != 2 or time_m is None or not premise_claim(intent):
+        by_sys = _one_op_per_system(ops, groups)
+        if by_sys is None or time_m is None or not premise_claim(intent):
             return ""
-        by_sys = {}
-        for g in groups:
-            rows = [r for r in g if r.get("op_type") == ops[0]]
-            if len(rows) != 1:
-                return ""
-            by_sys[rows[0]["system"]] = rows[0]
         a, b = intent["mentioned"][0], intent["mentioned"][1]
         if a not in by_sys or b not in by_sys:
             return ""
@@ -1527,6 +1517,19 @@ class OfflineAnswerer:
 
 # Bytes per value of the data types simulators use (outside knowledge, stated as such).
 _DTYPE_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2, "fp8": 1, "int8": 1, "int4": 0.5}
+
+
+def _one_op_per_system(ops: list[str], groups: list[list[dict]]) -> dict[str, dict] | None:
+    """{system: row} for one named operator in exactly two configs' rows, else None."""
+    if len(ops) != 1 or len(groups) != 2:
+        return None
+    by_sys = {}
+    for g in groups:
+        rows = [r for r in g if r.get("op_type") == ops[0]]
+        if len(rows) != 1:
+            return None
+        by_sys[rows[0]["system"]] = rows[0]
+    return by_sys
 
 
 def _sram_need_text(top: dict, a: str, b: str) -> str:
