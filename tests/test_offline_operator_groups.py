@@ -355,3 +355,13 @@ def test_request_rate_is_not_a_batch(sample_store):
     r = ask(sample_store, "h100 vs mi300x perf/tco at 20 requests per second")
     assert r.status == "refused"
     assert "request rate" in r.answer and "batch size 20" not in r.answer
+
+
+def test_every_group_named_is_used(sample_store):
+    r = ask(sample_store, "count configs by system and phase")
+    assert_answered(r)
+    assert r.interpretation["aggregation"]["group_by"] == ["system", "phase"]
+    n = one(
+        sample_store, "SELECT count(*) FROM configs WHERE system_id = 'h100' AND phase = 'decode'"
+    )[0]
+    assert f"H100, decode: {n}" in r.answer

@@ -871,6 +871,27 @@ def _take_aggregate(t: _Tokens, it: Intent) -> None:
                         if col not in it.group_by:
                             it.group_by.append(col)
                         t.take(i, len(alt))
+                        _take_more_groups(t, it, i + len(alt))
+
+
+def _take_more_groups(t: _Tokens, it: Intent, j: int) -> None:
+    """'by system and phase': every group named after the lead, not only the first."""
+    toks = t.toks
+    while j < len(toks) and toks[j] == "and" and t.free(j):
+        for target in sorted(_GROUP_TARGETS, key=lambda x: -len(x)):
+            seq = target.split()
+            hit = next(
+                (a for a in (seq, seq[:-1] + [seq[-1] + "s"]) if t.match_seq(a, j + 1)), None
+            )
+            if hit:
+                col = _GROUP_TARGETS[target]
+                if col not in it.group_by:
+                    it.group_by.append(col)
+                t.take(j, 1 + len(hit))
+                j += 1 + len(hit)
+                break
+        else:
+            return
 
 
 _NEGATION = {"not", "don", "doesn", "dont", "doesnt", "cannot", "t", "no", "never", "fail", "fails"}
