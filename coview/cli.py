@@ -547,10 +547,25 @@ def ask(
     ] = None,
 ) -> None:
     """Answer one question from the data, or refuse when the data cannot answer it."""
+    from coview.store.db import keep_open
+
+    settings = _settings(backend, base_url, model)
+    with keep_open():  # the store's checks, lexicon and catalog share one DuckDB instance
+        _ask(question, store, settings, as_json, show_sql, session)
+
+
+def _ask(
+    question: str,
+    store: Path | None,
+    settings,
+    as_json: bool,
+    show_sql: bool,
+    session: str | None,
+) -> None:
+    """The body of `coview ask`, run while its store is held open."""
     from coview.engine.pipeline import Pipeline
     from coview.engine.types import Context
 
-    settings = _settings(backend, base_url, model)
     writer, history = _session_for_ask(session, store)
     path = _store(store) if writer is None or store is not None else writer.store_path
     if writer is None and session:
@@ -562,7 +577,10 @@ def ask(
             raise fail(str(exc)) from exc
     try:
         pipeline = Pipeline(path, settings=settings)
-        result = pipeline.ask(question, history=history, context=Context())
+        try:
+            result = pipeline.ask(question, history=history, context=Context())
+        finally:
+            pipeline.close()
         if writer is not None:
             writer.append_turn(result, Context())
     except ValueError as exc:
