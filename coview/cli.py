@@ -1175,9 +1175,51 @@ def export_configs_cmd(
         )
 
 
+def _command_name(info) -> str:
+    """The name typer gives a registered command or sub-app."""
+    from typer.main import get_command_name
+
+    if getattr(info, "typer_instance", None) is not None:  # a sub-app (`why`)
+        return info.name or info.typer_instance.info.name or ""
+    return info.name or get_command_name(info.callback.__name__)
+
+
+def app_for(args: list[str]) -> typer.Typer:
+    """`app`, or for `coview [GLOBAL OPTIONS] COMMAND ...` a copy holding only COMMAND.
+
+    typer builds the Click command of every registered command on each run (about a tenth of
+    `coview ask`); only the one invoked is needed. Anything else (no command, an unknown one,
+    --help or --version before it, an unknown option, shell completion) gets the full app,
+    so help, errors and suggestions read exactly as before.
+    """
+    if any(k.startswith("_") and k.endswith("_COMPLETE") for k in os.environ):
+        return app
+    takes_value = set(GLOBAL_OPTIONS.values())
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg in takes_value:
+            i += 2
+        elif arg.split("=", 1)[0] in takes_value and "=" in arg:
+            i += 1
+        else:
+            break
+    if i >= len(args) or args[i].startswith("-"):
+        return app
+    name = args[i]
+    import copy
+
+    slim = copy.copy(app)
+    slim.registered_commands = [c for c in app.registered_commands if _command_name(c) == name]
+    slim.registered_groups = [g for g in app.registered_groups if _command_name(g) == name]
+    if len(slim.registered_commands) + len(slim.registered_groups) != 1:
+        return app
+    return slim
+
+
 def main() -> None:
     """Entry point of the `coview` script."""
-    app()
+    app_for(sys.argv[1:])()
 
 
 if __name__ == "__main__":

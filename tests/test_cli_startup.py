@@ -1,0 +1,82 @@
+"""The `coview` process starts cheaply (issue 10, item 15) without changing what it says.
+
+`cli.app_for` builds only the invoked command; these tests check that help and errors read
+the same as from the full app, and that `coview ask` never imports the TUI, the LLM clients or
+the dataframe libraries (speed itself is bench/bench_ask.py's job, not a test's).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from coview.cli import _command_name, app, app_for
+
+runner = CliRunner()
+
+COMMANDS = [_command_name(c) for c in app.registered_commands] + [
+    _command_name(g) for g in app.registered_groups
+]
+
+
+def _same(args: list[str]) -> None:
+    full = runner.invoke(app, args)
+    slim = runner.invoke(app_for(args), args)
+    assert (slim.exit_code, slim.output) == (full.exit_code, full.output)
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_help_of_each_command_is_unchanged(name):
+    assert app_for([name, "--help"]) is not app
+    _same([name, "--help"])
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["ask"],  # missing argument
+        ["ask", "q", "--bogus"],  # unknown option
+        ["--store", "x.duckdb", "schema", "--help"],
+        ["--store=x.duckdb", "--backend", "offline", "ask", "--help"],
+        ["--backend", "bogus", "ask", "q"],
+        ["--model", "m", "schema"],  # a global option the command does not take
+        ["why"],
+        ["why", "configs", "--help"],
+        ["samples"],
+    ],
+)
+def test_errors_and_help_after_global_options_are_unchanged(args):
+    _same(args)
+
+
+@pytest.mark.parametrize(
+    "args", [[], ["--help"], ["--version"], ["bogus"], ["--store"], ["--store", "x"], ["-x"]]
+)
+def test_anything_but_a_known_command_gets_the_full_app(args):
+    assert app_for(args) is app
+
+
+HEAVY = ("textual", "polars", "numpy", "pandas", "pyarrow", "google.genai", "openai", "rich")
+
+
+def test_ask_process_imports_no_tui_llm_client_or_dataframe_library(sample_store):
+    """A whole `coview ask` on the sample store, offline: none of HEAVY is imported."""
+    code = (
+        "import sys, runpy\n"
+        "sys.argv = ['coview', 'ask', 'What is the HBM capacity of the H100 SXM?',"
+        f" '--backend', 'offline', '--store', {str(sample_store)!r}]\n"
+        "try:\n"
+        "    runpy.run_module('coview', run_name='__main__')\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        f"heavy = {HEAVY!r}\n"
+        "print('LOADED', sorted(m for m in sys.modules if m.split('.')[0] in heavy"
+        " or m.startswith(heavy)))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "HBM" in proc.stdout or "hbm" in proc.stdout.lower(), proc.stdout[-2000:]
+    assert proc.stdout.rstrip().endswith("LOADED []"), proc.stdout[-500:]
