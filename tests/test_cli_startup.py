@@ -80,3 +80,50 @@ def test_ask_process_imports_no_tui_llm_client_or_dataframe_library(sample_store
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "HBM" in proc.stdout or "hbm" in proc.stdout.lower(), proc.stdout[-2000:]
     assert proc.stdout.rstrip().endswith("LOADED []"), proc.stdout[-500:]
+
+
+def test_keep_open_holds_the_store_only_inside_the_block(sample_store, tmp_path):
+    """Inside keep_open the checked store stays open (later opens share its instance);
+    after it the file can be opened for writing again in this process."""
+    import shutil
+
+    import duckdb
+
+    from coview.store import db
+
+    path = tmp_path / "copy.duckdb"
+    shutil.copy(sample_store, path)
+    with db.keep_open():
+        db.check_store(path, need_data=True)
+        assert str(path.resolve()) in db._HELD
+        con = db.connect(path, read_only=True)
+        con.close()
+        with pytest.raises(duckdb.Error):  # held read-only: no writer in this process
+            duckdb.connect(str(path))
+    assert not db._HELD
+    duckdb.connect(str(path)).close()  # released
+
+
+def test_coview_connections_skip_the_distinct_aggregate_rewrite(sample_store):
+    """store.db.connect switches off DuckDB 2.0's exponential DISTINCT-aggregate rewrite; the
+    runner's sandbox keeps DuckDB's defaults."""
+    import duckdb
+
+    from coview.engine.runner import open_sandbox
+    from coview.store import db
+
+    known = {r[0] for r in duckdb.sql("SELECT name FROM duckdb_optimizers()").fetchall()}
+    if "distinct_aggregate_rewrite" not in known:
+        pytest.skip("this DuckDB has no distinct_aggregate_rewrite")
+    con = db.connect(sample_store, read_only=True)
+    try:
+        setting = con.execute("SELECT current_setting('disabled_optimizers')").fetchone()[0]
+    finally:
+        con.close()
+    assert "distinct_aggregate_rewrite" in setting
+    sandbox = open_sandbox(sample_store)
+    try:
+        setting = sandbox.execute("SELECT current_setting('disabled_optimizers')").fetchone()[0]
+    finally:
+        sandbox.close()
+    assert "distinct_aggregate_rewrite" not in setting
