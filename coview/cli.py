@@ -751,10 +751,11 @@ def export(
 def _open_analysis(store: Path | None):
     """The store opened read-only for lint/insights, or a clear error."""
     from coview.engine.analysis import open_read_only
-    from coview.store.db import StoreError
+    from coview.store.db import StoreError, keep_open
 
     try:
-        return open_read_only(_store(store))
+        with keep_open():  # the check's DuckDB instance is the one returned (~25 ms saved)
+            return open_read_only(_store(store))
     except StoreError as exc:
         raise fail(str(exc)) from exc
 
