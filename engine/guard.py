@@ -269,22 +269,25 @@ class Catalog:
                 self._types[table.lower()] = {c.lower(): "UNKNOWN" for c in cols}
 
     @classmethod
-    def from_store(cls, store_path: Path) -> Catalog:
+    def from_store(cls, store_path: Path, con=None) -> Catalog:
         """Read the schema-v1 tables present in the store and their actual columns.
 
         Only the documented data tables are exposed (not coview_meta, not DuckDB's own
         catalogs). Uses a short-lived read-only connection in a private in-memory DuckDB
-        instance (see ``coview.engine.runner`` for why not ``duckdb.connect(path)``).
+        instance (see ``coview.engine.runner`` for why not ``duckdb.connect(path)``), or
+        `con`, an ``open_sandbox`` connection to this store the caller keeps (and closes).
         """
         from coview.engine.runner import open_sandbox
         from coview.store.db import StoreError, require_store
         from coview.store.schema import TABLES
 
         path = require_store(store_path)
-        try:
-            con = open_sandbox(path, memory_limit="256MB", threads=1)
-        except Exception as exc:  # duckdb.Error and OS errors alike
-            raise StoreError(f"Cannot open store {path}: {exc}") from exc
+        own = con is None
+        if own:
+            try:
+                con = open_sandbox(path, memory_limit="256MB", threads=1)
+            except Exception as exc:  # duckdb.Error and OS errors alike
+                raise StoreError(f"Cannot open store {path}: {exc}") from exc
         try:
             rows = con.execute(
                 "SELECT table_name, column_name, data_type FROM duckdb_columns() "
@@ -292,7 +295,8 @@ class Catalog:
                 "ORDER BY table_name, column_index"
             ).fetchall()
         finally:
-            con.close()
+            if own:
+                con.close()
         wanted = [t.name for t in TABLES]
         found: dict[str, dict[str, str]] = {}
         for table, column, dtype in rows:

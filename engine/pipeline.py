@@ -68,9 +68,16 @@ class Pipeline:
         self.settings = settings or load_settings()
         self.store_path = Path(store_path)
         self.backend = backend or self.settings.default_backend
-        self.catalog = Catalog.from_store(self.store_path)
-        if selector is None or answerer is None:
-            selector, answerer = make_backend(self.backend, self.store_path, self.settings)
+        # One sandbox connection reads the catalog and, for trusted SQL, runs the queries:
+        # each DuckDB instance costs ~25 ms to create, a third of `coview ask`'s own work.
+        sandbox = _open_sandbox(self.store_path, self.settings.memory_limit)
+        try:
+            self.catalog = Catalog.from_store(self.store_path, con=sandbox)
+            if selector is None or answerer is None:
+                selector, answerer = make_backend(self.backend, self.store_path, self.settings)
+        except BaseException:
+            sandbox.close()
+            raise
         self.selector = selector
         self.answerer = answerer
         # SQL a model wrote runs in a killable worker process; SQL coview's own offline
@@ -78,12 +85,15 @@ class Pipeline:
         self.trusted_sql = bool(getattr(selector, "trusted_sql", False)) or (
             self.backend == "offline" and not getattr(selector, "retries_on_error", False)
         )
+        if not self.trusted_sql:
+            sandbox.close()
         self.runner = ReadOnlyRunner(
             self.store_path,
             timeout_s=self.settings.query_timeout_s,
             memory_limit=self.settings.memory_limit,
             row_cap=self.settings.row_cap,
             isolation="inline" if self.trusted_sql else "process",
+            sandbox=sandbox if self.trusted_sql else None,
         )
         self.question_timeout_s = float(getattr(self.settings, "question_timeout_s", 30.0))
         self._cancel = threading.Event()
@@ -258,6 +268,18 @@ class Pipeline:
         result.status = "refused" if answer.refused else "answered"
         if answer.refused:
             result.reason = answer.text
+
+
+def _open_sandbox(store_path: Path, memory_limit: str):
+    """The runner's sandbox connection to the store, or a StoreError saying why not."""
+    from coview.engine.runner import open_sandbox
+    from coview.store.db import StoreError, require_store
+
+    path = require_store(store_path)
+    try:
+        return open_sandbox(path, memory_limit=memory_limit)
+    except Exception as exc:  # duckdb.Error and OS errors alike
+        raise StoreError(f"Cannot open store {path}: {exc}") from exc
 
 
 def refusal_text(reason: str, suggestions: list[str]) -> str:

@@ -15,9 +15,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rapidfuzz import fuzz, process
-from rapidfuzz.distance import OSA
-
 if TYPE_CHECKING:
     from coview.engine.offline.lexicon import Lexicon
 
@@ -133,6 +130,8 @@ def vocabulary(lex: Lexicon) -> frozenset[str]:
 
 def nearest_terms(text: str, lex: Lexicon, limit: int = 3) -> list[str]:
     """The store's terms closest to `text` (metric phrases, systems, operators...)."""
+    from rapidfuzz import fuzz, process
+
     terms = _content_vocabulary(id(lex), lex)[1]
     hits = process.extract(text, terms, scorer=fuzz.ratio, limit=limit * 3, score_cutoff=70)
     out: list[str] = []
@@ -162,6 +161,8 @@ def correct_typos(toks: list[str], lex: Lexicon) -> tuple[list[str], list[tuple[
     for i, tok in enumerate(toks):
         if len(tok) < 5 or not tok.isalpha() or tok in vocab:
             continue
+        from rapidfuzz.distance import OSA
+
         limit = 1 if len(tok) < 10 else 2
         best: list[str] = []
         best_d = limit + 1
