@@ -7,12 +7,11 @@ to a column is refused.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from coview.engine.offline.matcher import VOCABULARY_DIR
+from coview.engine.offline.vocabfiles import vocabulary_file
 
 if TYPE_CHECKING:
     from coview.engine.offline.lexicon import Lexicon
@@ -61,7 +60,7 @@ class ConstraintError(Exception):
 
 @lru_cache(maxsize=1)
 def _units() -> dict:
-    return tomllib.loads((VOCABULARY_DIR / "units.toml").read_text(encoding="utf-8"))
+    return vocabulary_file("units.toml")
 
 
 def normalise(text: str) -> str:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import duckdb
 
+from coview.engine.offline.vocabfiles import vocabulary_file
+
 # ---------------------------------------------------------------------------------------
 # Text normalisation shared by the lexicon and the parser.
 
@@ -775,10 +777,7 @@ class Lexicon:
 
 def _operator_derived() -> dict:
     """Derived operator metrics from vocabulary/derived_metrics.toml."""
-    import tomllib
-
-    path = Path(__file__).parent / "vocabulary" / "derived_metrics.toml"
-    return tomllib.loads(path.read_text(encoding="utf-8"))
+    return vocabulary_file("derived_metrics.toml")
 
 
 def _extra_keys_present(con: duckdb.DuckDBPyConnection, table: str, expr: str) -> bool:

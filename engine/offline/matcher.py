@@ -10,22 +10,21 @@ correction stated.
 from __future__ import annotations
 
 import re
-import tomllib
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING
+
+from coview.engine.offline.vocabfiles import vocabulary_file
 
 if TYPE_CHECKING:
     from coview.engine.offline.lexicon import Lexicon
 
-VOCABULARY_DIR = Path(__file__).parent / "vocabulary"
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")
 
 
 @lru_cache(maxsize=1)
 def _load() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-    fw = tomllib.loads((VOCABULARY_DIR / "function_words.toml").read_text(encoding="utf-8"))
-    frame = tomllib.loads((VOCABULARY_DIR / "frame_words.toml").read_text(encoding="utf-8"))
+    fw = vocabulary_file("function_words.toml")
+    frame = vocabulary_file("frame_words.toml")
     function = frozenset(w for ws in fw["classes"].values() for w in ws)
     heads = frozenset(fw["span"]["head_nouns"])
     return function, frozenset(frame["words"]), heads
@@ -33,7 +32,7 @@ def _load() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
 
 @lru_cache(maxsize=1)
 def _prefixes() -> tuple[tuple[str, ...], ...]:
-    fw = tomllib.loads((VOCABULARY_DIR / "function_words.toml").read_text(encoding="utf-8"))
+    fw = vocabulary_file("function_words.toml")
     return tuple(
         sorted((tuple(p.split()) for p in fw["prefixes"]["polite"]), key=len, reverse=True)
     )
@@ -206,7 +205,7 @@ def unit_words(units: set[str]) -> frozenset[str]:
 
 @lru_cache(maxsize=1)
 def _compounds() -> tuple[tuple[str, ...], ...]:
-    fw = tomllib.loads((VOCABULARY_DIR / "function_words.toml").read_text(encoding="utf-8"))
+    fw = vocabulary_file("function_words.toml")
     return tuple(tuple(c.split()) for c in fw["compounds"]["unknown"])
 
 

@@ -6,11 +6,10 @@ re-simulation or are refused as a what-if, never misread as a batch size or TP d
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 
-from coview.engine.offline.matcher import VOCABULARY_DIR
+from coview.engine.offline.vocabfiles import vocabulary_file
 
 _AMOUNT = re.compile(
     r"(?<![a-z0-9.])(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>%|percent\b|x\b|times\b|"
@@ -34,7 +33,7 @@ class Modification:
 
 @lru_cache(maxsize=1)
 def _vocab() -> dict:
-    return tomllib.loads((VOCABULARY_DIR / "modifications.toml").read_text(encoding="utf-8"))
+    return vocabulary_file("modifications.toml")
 
 
 def find(question: str) -> Modification | None:

@@ -11,7 +11,6 @@ with the exact change; a sweep from another simulator is refused with the reason
 from __future__ import annotations
 
 import re
-import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,9 @@ from typing import Any
 from coview.engine.offline import interpretation
 from coview.engine.offline import parser as p
 from coview.engine.offline.lexicon import Lexicon
-from coview.engine.offline.matcher import VOCABULARY_DIR, allowed_free, unknown_spans
+from coview.engine.offline.matcher import allowed_free, unknown_spans
 from coview.engine.offline.modifications import Modification
+from coview.engine.offline.vocabfiles import vocabulary_file
 from coview.engine.types import Context, Evidence, Selection
 
 _LESS = re.compile(r"\b(less|lower|smaller|reduce|reduced|decrease|decreased|cut|shrink)\b")
@@ -29,14 +29,14 @@ _LESS = re.compile(r"\b(less|lower|smaller|reduce|reduced|decrease|decreased|cut
 @lru_cache(maxsize=1)
 def _whatif_words() -> frozenset[str]:
     """Words a what-if adds to a question about the data (vocabulary/modifications.toml)."""
-    data = tomllib.loads((VOCABULARY_DIR / "modifications.toml").read_text(encoding="utf-8"))
+    data = vocabulary_file("modifications.toml")
     return frozenset(data["words"]["whatif"])
 
 
 @lru_cache(maxsize=1)
 def _bytes() -> dict[str, float]:
     """Byte-unit factors (vocabulary/units.toml)."""
-    data = tomllib.loads((VOCABULARY_DIR / "units.toml").read_text(encoding="utf-8"))
+    data = vocabulary_file("units.toml")
     return data["bytes"]
 
 
