@@ -923,6 +923,24 @@ def reference_operators() -> dict[str, Any]:
     return tomllib.loads(REFERENCE_OPS.read_text())
 
 
+def classify_reference(
+    have: set[str], max_tp: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """(modelled, not modelled, not applicable) entries of the reference operator list for a
+    sweep holding the op types `have` (lowercase) at TP up to `max_tp`."""
+    modelled, missing, not_applicable = [], [], []
+    for op in reference_operators()["operator"]:
+        hit = sorted(have & {m.lower() for m in op["matches"]})
+        entry = {"name": op["name"], "where": op["where"], "what": op["what"], "as": hit}
+        if hit:
+            modelled.append(entry)
+        elif op.get("only_when") == "tp > 1" and max_tp <= 1:
+            not_applicable.append(entry)
+        else:
+            missing.append(entry)
+    return modelled, missing, not_applicable
+
+
 def unmodelled_operators(
     con: duckdb.DuckDBPyConnection, sweep_id: str | None = None
 ) -> Explanation:
@@ -942,16 +960,7 @@ def unmodelled_operators(
     ref = reference_operators()
     have = {str(r["op_type"]).lower() for r in present}
     max_tp = max((r["max_tp"] or 1 for r in present), default=1)
-    modelled, missing, not_applicable = [], [], []
-    for op in ref["operator"]:
-        hit = sorted(have & {m.lower() for m in op["matches"]})
-        entry = {"name": op["name"], "where": op["where"], "what": op["what"], "as": hit}
-        if hit:
-            modelled.append(entry)
-        elif op.get("only_when") == "tp > 1" and max_tp <= 1:
-            not_applicable.append(entry)
-        else:
-            missing.append(entry)
+    modelled, missing, not_applicable = classify_reference(have, max_tp)
     known = {m.lower() for op in ref["operator"] for m in op["matches"]}
     facts = {
         "outside_knowledge": (

@@ -365,3 +365,56 @@ def test_every_group_named_is_used(sample_store):
         sample_store, "SELECT count(*) FROM configs WHERE system_id = 'h100' AND phase = 'decode'"
     )[0]
     assert f"H100, decode: {n}" in r.answer
+
+
+def test_stage1_bottlenecks(sample_store):
+    r = ask(sample_store, "What are the performance bottlenecks of H100 decode bs 8 tp 8 bf16?")
+    assert_answered(r)
+    rows = truth(
+        sample_store,
+        "SELECT o.op_type, o.roofline_time_s * o.count FROM operators o JOIN configs c USING "
+        "(config_id) WHERE c.system_id = 'h100' AND c.phase = 'decode' AND c.batch_size = 8 "
+        "AND c.tp = 8 AND c.weight_dtype = 'bf16' ORDER BY 2 DESC",
+    )
+    total = sum(x[1] for x in rows)
+    line = head(r).split("\n")[0]
+    assert rows[0][0] in line and close(100 * rows[0][1] / total, percents_in(line), rel=0.01)
+    assert "-bound" in line
+
+
+def test_stage1_collectives(sample_store):
+    r = ask(
+        sample_store,
+        "Which collectives were required and after which operators on H100 decode bs 8 tp 8 bf16?",
+    )
+    assert_answered(r)
+    ops = truth(
+        sample_store,
+        "SELECT o.op_type, o.op_class, o.count FROM operators o JOIN configs c USING (config_id) "
+        "WHERE c.system_id = 'h100' AND c.phase = 'decode' AND c.batch_size = 8 AND c.tp = 8 "
+        "AND c.weight_dtype = 'bf16' ORDER BY o.op_index",
+    )
+    i = next(k for k, o in enumerate(ops) if o[1] == "collective")
+    before = next(o[0] for o in reversed(ops[:i]) if o[1] != "collective")
+    assert f"{ops[i][0]} runs {ops[i][2]} times per step, listed after {before}" in r.answer
+
+
+def test_stage1_flops_against_time(sample_store):
+    r = ask(
+        sample_store,
+        "How does the FLOPs distribution correspond to time on H100 prefill bs 8 tp 8 bf16?",
+    )
+    assert_answered(r)
+    assert r.interpretation["kind"] == "op_flops_time"
+    assert "of FLOPs" in r.answer and "of time" in r.answer
+
+
+def test_stage1_unmodelled_operators_are_outside_knowledge(sample_store):
+    r = ask(sample_store, "Which model operators were not simulated?")
+    assert_answered(r)
+    line = head(r)
+    assert "outside knowledge" in line and "not store data" in line
+    present = {x[0] for x in truth(sample_store, "SELECT DISTINCT op_type FROM operators")}
+    missing = line.split("does not model:")[1]
+    assert not any(f" {op} (" in missing for op in present)
+    assert "softmax" in missing

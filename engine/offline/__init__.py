@@ -662,6 +662,19 @@ class OfflineSelector:
                     + ")"
                 )
                 sql = [sqlgen.op_share_sql(it, lex, defaults, len(it.systems) != 1)]
+        elif kind == "op_bottlenecks":
+            per = len(it.systems) != 1
+            sql = [
+                sqlgen.op_rows_sql(it, lex, defaults, per),
+                sqlgen.op_bound_sum_sql(it, lex, defaults, per),
+            ]
+        elif kind in ("op_collectives", "op_flops_time"):
+            it.op_types, it.op_class = [], None  # every operator: the order and the totals
+            order = "op_index" if kind == "op_collectives" else "total_time_s DESC"
+            sql = [sqlgen.op_rows_sql(it, lex, defaults, len(it.systems) != 1, order=order)]
+        elif kind == "unmodelled":
+            intent["max_tp"] = max(lex.tps, default=1)
+            sql = [sqlgen.inventory_sql("op_type")]
         elif kind == "op_class_rank":
             sql = [sqlgen.op_class_sql(it, lex, defaults, len(it.systems) != 1)]
         elif kind in ("op_longest", "op_lookup", "op_bound", "op_weights"):
@@ -683,7 +696,13 @@ class OfflineSelector:
                 f"I can't apply '{misplaced[0].text}' to this question: it limits "
                 f"{misplaced[0].table}.{misplaced[0].column}, which this question does not read"
             )
-        if intent["kind"] in ("property", "model_property", "dtype_check", "inventory"):
+        if intent["kind"] in (
+            "property",
+            "model_property",
+            "dtype_check",
+            "inventory",
+            "unmodelled",
+        ):
             notes[:] = [n for n in notes if "decode assumed" not in n]
         elif ctx_cols:
             # the answerer names these settings from the evidence rows (so they are grounded)

@@ -732,6 +732,107 @@ class OfflineAnswerer:
                 )
         return "\n".join(out) + _tail(intent)
 
+    def _a_op_bottlenecks(self, intent: dict, ev: list[Evidence]) -> str:
+        out = []
+        bounds = {}
+        for r in ev[1].records():
+            bounds.setdefault(r["config_id"], []).append(r)
+        for grp in self._by_config(ev[0].records()):
+            grp = sorted(grp, key=lambda r: _need(r, "total_time_s"), reverse=True)
+            top = [f"{r['op_type']} {_share(r)} ({_time_bound(r)}-bound)" for r in grp[:3]]
+            out.append(
+                f"On {describe(grp[0], self.lex)}, the largest operators are "
+                + ", ".join(top)
+                + f" of the {fmt_value(_need(grp[0], 'config_op_time_s'), 's')} operator time."
+            )
+            by = sorted(bounds.get(grp[0]["config_id"], []), key=lambda b: -b["bound_time_s"])
+            if by:
+                out.append(
+                    "  By bound (from the compute, memory and communication times): "
+                    + "; ".join(
+                        f"{b['time_bound']}-bound {fmt_value(b['bound_time_s'], 's')} "
+                        f"({fmt_value(_need(b, 'bound_share_pct'), '%')}: {b['op_types']})"
+                        for b in by
+                    )
+                    + "."
+                )
+        return "\n".join(out) + _tail(intent)
+
+    def _a_op_collectives(self, intent: dict, ev: list[Evidence]) -> str:
+        out = []
+        for grp in self._by_config(ev[0].records()):
+            grp = sorted(grp, key=lambda r: r["op_index"])
+            found = []
+            for i, r in enumerate(grp):
+                if r.get("op_class") != "collective":
+                    continue
+                prev = next(
+                    (p for p in reversed(grp[:i]) if p.get("op_class") != "collective"), None
+                )
+                sent = (
+                    f"sending {fmt_value(r['bytes_comm'], 'B')} per instance"
+                    if r.get("bytes_comm")
+                    else "moving no data"
+                )
+                found.append(
+                    f"{r['op_type']} runs {r['count']} times per step, listed after "
+                    f"{prev['op_type'] if prev else 'no operator'} in operator order, {sent}, "
+                    f"{fmt_value(r['total_time_s'], 's')} per step ({_share(r)} of operator time)"
+                )
+            where = describe(grp[0], self.lex)
+            if not found:
+                out.append(f"{where} has no collective operators in the data.")
+            else:
+                out.append(f"On {where}: " + "; ".join(found) + ".")
+        out.append(
+            "The data lists each operator type once per layer with a count, so it says which "
+            "operator a collective is listed after, not which operator each instance follows."
+        )
+        return "\n".join(out) + _tail(intent)
+
+    def _a_op_flops_time(self, intent: dict, ev: list[Evidence]) -> str:
+        out = []
+        for grp in self._by_config(ev[0].records()):
+            rows = [r for r in grp if r.get("config_flops")]
+            if not rows:
+                raise NullValue("flops")
+
+            def gap(r: dict) -> float:
+                return _need(r, "total_time_s") / _need(r, "config_op_time_s") - _need(
+                    r, "total_flops"
+                ) / _need(r, "config_flops")
+
+            worst = max(rows, key=gap)
+            out.append(
+                f"On {describe(grp[0], self.lex)}, {worst['op_type']} takes {_share(worst)} of "
+                f"the operator time for {_share(worst, 'total_flops', 'config_flops')} of the "
+                "FLOPs: the largest gap between time and FLOPs."
+            )
+            for r in sorted(rows, key=lambda r: -_need(r, "total_time_s")):
+                util = r.get("utilisation_pct")
+                out.append(
+                    f"  {r['op_type']}: {_share(r, 'total_flops', 'config_flops')} of FLOPs, "
+                    f"{_share(r)} of time"
+                    + (f", utilisation {fmt_value(util, '%')}" if util is not None else "")
+                )
+        return "\n".join(out) + _tail(intent)
+
+    def _a_unmodelled(self, intent: dict, ev: list[Evidence]) -> str:
+        from coview.engine.why import REFERENCE_OPS, classify_reference
+
+        have = {str(r["op_type"]).lower() for r in ev[0].records()}
+        _modelled, missing, not_applicable = classify_reference(have, intent.get("max_tp") or 1)
+        names = ", ".join(f"{m['name']} ({m['what']})" for m in missing) or "none"
+        text = (
+            f"Compared with a reference list of decoder-only transformer operators (outside "
+            f"knowledge from coview's {REFERENCE_OPS.name}, not store data), the data does "
+            f"not model: {names}."
+        )
+        if not_applicable:
+            text += " Not applicable here: " + ", ".join(m["name"] for m in not_applicable) + "."
+        text += "\nThe data models: " + ", ".join(sorted(have)) + "."
+        return text
+
     def _a_op_rank(self, intent: dict, ev: list[Evidence]) -> str:
         m = _m(self.lex, intent["metrics"][0])
         low = intent.get("direction") == "low"
@@ -1739,10 +1840,22 @@ def _apples_to_apples(rows: list[dict], label) -> str:
     return ""
 
 
-def _share(r: dict, col: str = "total_time_s") -> str:
-    total = _need(r, "config_op_time_s")
+def _share(r: dict, col: str = "total_time_s", of: str = "config_op_time_s") -> str:
+    total = _need(r, of)
     part = _need(r, col)
     return f"{part / total * 100:.1f}%" if total else "n/a"
+
+
+def _time_bound(r: dict) -> str:
+    """compute, memory or communication: the largest of an operator's three times."""
+    times = {
+        "communication": _need(r, "comm_time_s"),
+        "compute": _need(r, "compute_time_s"),
+        "memory": _need(r, "memory_time_s"),
+    }
+    if times["communication"] > 0 and times["communication"] >= max(times.values()):
+        return "communication"
+    return "compute" if times["compute"] >= times["memory"] else "memory"
 
 
 def _tail(intent: dict) -> str:

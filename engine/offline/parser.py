@@ -57,6 +57,10 @@ KINDS = (
     "op_weights",
     "op_lookup",
     "op_class_rank",
+    "op_bottlenecks",
+    "op_collectives",
+    "op_flops_time",
+    "unmodelled",
 )
 
 
@@ -1076,6 +1080,67 @@ def _take_op_class_phrase(t: _Tokens, it: Intent) -> None:
             it.by_op_class = True
 
 
+_NOT_MODELLED = {
+    "not",
+    "missing",
+    "absent",
+    "lacks",
+    "lack",
+    "omitted",
+    "isn",
+    "aren",
+    "wasn",
+    "weren",
+}
+_MODELLED = {
+    "simulated",
+    "modelled",
+    "modeled",
+    "modeling",
+    "modelling",
+    "included",
+    "covered",
+    "captured",
+}
+
+
+def _stage1_analysis(it: Intent, words: set[str], joined: str) -> str | None:
+    """'what are the performance bottlenecks', 'which collectives were required and after
+    which operators', 'how does the FLOPs distribution correspond to time', 'which model
+    operators were not simulated': the kind of analysis, or None."""
+    if words & OP_WORDS and words & _NOT_MODELLED and words & _MODELLED and not it.op_types:
+        return "unmodelled"
+    if it.op_types or words & SHARE_WORDS:
+        return None
+    if words & {"bottleneck", "bottlenecks"} and not it.bound_filter:
+        return "op_bottlenecks"
+    if (
+        it.op_class == "collective"
+        and words & {"which", "what", "where", "after", "required", "needed", "run", "runs"}
+        and not words & (LONGEST_WORDS | SHORTEST_WORDS | BOUND_WORDS)
+    ):
+        return "op_collectives"
+    if (
+        words & {"flops", "flop"}
+        and words & {"time", "times", "runtime"}
+        and words
+        & {
+            "distribution",
+            "correspond",
+            "corresponds",
+            "relate",
+            "relates",
+            "vs",
+            "versus",
+            "against",
+            "match",
+            "compare",
+        }
+    ):
+        return "op_flops_time"
+    return None
+
+
 def _asks_weight_location(it: Intent, words: set[str], joined: str) -> bool:
     """'are q_proj's weights read from SRAM or HBM', 'is lm_head kept in SRAM or HBM': where
     weights are read from (an operator named with a location verb stands for its weights)."""
@@ -1510,6 +1575,9 @@ def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Int
         it.config_id = context_config
     _take_entities(t, it, lex, question)
     _take_op_class_phrase(t, it)
+    for i in range(len(t.toks) - 1):
+        if t.toks[i] == "performance" and t.toks[i + 1] in ("bottleneck", "bottlenecks"):
+            t.take(i)  # "performance bottlenecks": bottlenecks
     if it.op_types or it.op_class:
         _take_layer_phrases(t, it, lex)
     if not it.yesno:
@@ -1906,6 +1974,11 @@ def _decide_kind(
         # "why is xPU-B slower than xPU-A": the operator that differs most, and where its
         # weights live
         it.kind = "op_diff"
+        return
+    stage1 = _stage1_analysis(it, words, joined)
+    if stage1:
+        # the VIEW paper's Section II Stage 1 questions about one config's operators
+        it.kind = stage1
         return
     inv = _inventory_target(it, words, joined, op_level)
     if inv:

@@ -378,6 +378,28 @@ def op_class_sql(it: Intent, lex: Lexicon, defaults: dict, per_system: bool) -> 
     )
 
 
+def op_bound_sum_sql(it: Intent, lex: Lexicon, defaults: dict, per_system: bool) -> str:
+    """Operator time per bound of the chosen config(s), the bound decided from the three
+    per-instance times (compute, memory, communication), not from the bound column."""
+    total = "sum(o.roofline_time_s * o.count)"
+    bound = (
+        "CASE WHEN o.comm_time_s >= greatest(o.compute_time_s, o.memory_time_s) "
+        "AND o.comm_time_s > 0 THEN 'communication' "
+        "WHEN o.compute_time_s >= o.memory_time_s THEN 'compute' ELSE 'memory' END"
+    )
+    return (
+        cfg_cte(it, lex, defaults, per_system) + f"\nSELECT {', '.join(_CFG_OUT)},\n"
+        f"  {bound} AS time_bound,\n"
+        f"  {total} AS bound_time_s,\n"
+        f"  100.0 * {total} / nullif(sum({total}) OVER (PARTITION BY cfg.config_id), 0)"
+        " AS bound_share_pct,\n"
+        "  string_agg(o.op_type, ', ' ORDER BY o.op_index) AS op_types\n"
+        "FROM operators o JOIN cfg ON o.config_id = cfg.config_id\n"
+        f"GROUP BY {', '.join(_CFG_OUT)}, time_bound\n"
+        "ORDER BY cfg.system, bound_time_s DESC"
+    )
+
+
 def op_share_sql(
     it: Intent, lex: Lexicon, defaults: dict, per_system: bool, of: str = "time"
 ) -> str:
