@@ -204,7 +204,8 @@ OP_ALIASES: dict[str, tuple[str, ...]] = {
     "ffn_gate": ("ffn gate", "gate proj", "gate projection", "gate"),
     "ffn_up": ("ffn up", "up proj", "up projection"),
     "ffn_down": ("ffn down", "down proj", "down projection"),
-    "rmsnorm": ("rms norm", "rmsnorm", "layernorm", "layer norm", "normalization", "normalisation"),
+    # LayerNorm is another operator (mean and variance): it is not read as RMSNorm
+    "rmsnorm": ("rms norm", "rmsnorm", "normalization", "normalisation"),
     "all_reduce": ("all reduce", "allreduce", "all reduces", "allreduces"),
     "lm_head": ("lm head", "lmhead", "output head", "unembedding", "logits", "vocab projection"),
 }

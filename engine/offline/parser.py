@@ -34,6 +34,7 @@ from coview.engine.offline.lexicon import (
 )
 from coview.engine.offline.matcher import (
     correct_typos,
+    function_words,
     nearest_terms,
     polite_prefix_length,
     unit_words,
@@ -1537,10 +1538,18 @@ def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Int
     counts_ops = "how many" in joined and words & {
         "operators",
         "ops",
-        "kernels",
         "operator",
         "kernel",
+        "kernels",
     }
+    for i, tok in enumerate(t.toks[:-1]):
+        nxt = t.toks[i + 1]
+        if tok in ("kernel", "kernels") and nxt.isalpha() and nxt not in function_words():
+            # "kernel fusion", "kernel launch overhead": a concept, named as one
+            raise Unanswerable(
+                f"I don't know what '{tok} {nxt}' means in this data; it holds operators "
+                "(op_type) with their roofline times, not kernels"
+            )
     if (
         counts_ops
         # "how many operator types are there": the inventory; "how many ops read their
