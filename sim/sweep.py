@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -412,24 +413,46 @@ def write_tables(tables: dict[str, pa.Table], out_dir: Path) -> list[Path]:
 
 
 def _write_streaming(spec: SweepSpec, grid: Grid, out_dir: Path) -> tuple[int, int, int]:
-    """Simulate and write configs/operators chunk by chunk; (configs, fitting, operator rows)."""
+    """Simulate and write configs/operators chunk by chunk; (configs, fitting, operator rows).
+
+    A writer thread encodes and compresses chunk k (pyarrow releases the GIL) while the
+    caller's thread simulates chunk k+1: on two cores the Parquet writing, half the work,
+    overlaps the rest. At most one chunk waits to be written, so memory stays flat.
+    """
     systems = [e.system for e in spec.systems]
     tmp = {t: out_dir / f".{t}.parquet.{os.getpid()}.tmp" for t in ("configs", "operators")}
     writers = {
         t: pq.ParquetWriter(tmp[t], arrow_schema(s), **_WRITER_OPTIONS)
         for t, s in (("configs", CONFIGS), ("operators", OPERATORS))
     }
+    row_group = _PARQUET_OPTIONS["row_group_size"]
+
+    def write(tables: dict[str, pa.Table]) -> None:
+        for t, w in writers.items():
+            w.write_table(tables[t], row_group_size=row_group)
+
     n_fit = n_ops = 0
     try:
-        for start in range(0, max(len(grid), 1), CHUNK_CONFIGS):
-            idx = np.arange(start, min(start + CHUNK_CONFIGS, len(grid)))
-            part = grid.take(idx)
-            res = simulate_grid(spec.model, systems, part, spec.efficiency, spec.power)
-            tables = result_tables(spec, part, res, spec.config_id_base + idx)
-            n_fit += int(res.fits_memory.sum())
-            n_ops += tables["operators"].num_rows
-            for t, w in writers.items():
-                w.write_table(tables[t], row_group_size=_PARQUET_OPTIONS["row_group_size"])
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="coview-parquet") as pool:
+            pending: Future[None] | None = None
+            try:
+                for start in range(0, max(len(grid), 1), CHUNK_CONFIGS):
+                    idx = np.arange(start, min(start + CHUNK_CONFIGS, len(grid)))
+                    part = grid.take(idx)
+                    res = simulate_grid(spec.model, systems, part, spec.efficiency, spec.power)
+                    tables = result_tables(spec, part, res, spec.config_id_base + idx)
+                    n_fit += int(res.fits_memory.sum())
+                    n_ops += tables["operators"].num_rows
+                    del res
+                    if pending is not None:
+                        pending.result()  # one chunk in flight: bounded memory, errors surface
+                    pending = pool.submit(write, tables)
+                    del tables
+                if pending is not None:
+                    pending.result()
+            finally:
+                if pending is not None:
+                    pending.cancel()
         for w in writers.values():
             w.close()
         for t, path in tmp.items():
