@@ -233,11 +233,14 @@ def simulate_grid(
     total_bytes = weight + other_read + written
     mem_hbm = (total_bytes - 0.0) / hbm
     with np.errstate(divide="ignore", invalid="ignore"):
-        mem_sram = np.where(
-            weight > 0, (total_bytes - weight) / hbm + weight / sram_bw, (total_bytes - 0.0) / hbm
-        )
-    ici = (sa["ici_bw_bytes_per_s"] * eff.ici)[:, None]
-    comm_time = np.where(comm > 0, comm / ici + comm_steps * eff.collective_step_latency_s, 0.0)
+        mem_sram = np.where(weight > 0, (total_bytes - weight) / hbm + weight / sram_bw, mem_hbm)
+    # only all_reduce communicates: the other columns are 0.0, as the full expression gives
+    ici = sa["ici_bw_bytes_per_s"] * eff.ici
+    ar = OP["all_reduce"]
+    comm_time = np.zeros((n, N_OPS))
+    comm_time[:, ar] = np.where(
+        comm[:, ar] > 0, comm[:, ar] / ici + comm_steps[:, ar] * eff.collective_step_latency_s, 0.0
+    )
 
     # SRAM placement: greedy by time saved per pinned byte, ties in layer order
     act_bytes = (other_read - kv_read + written).astype(np.float64)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +190,98 @@ def _pick(values: tuple[str | None, ...], codes: np.ndarray) -> pa.Array:
 _PINNED_SORTED = sorted(o for o in OP_ORDER if OP_CLASS[o] in ("gemm", "norm"))
 _WEIGHT_COLS = np.array([OP_CLASS[o] in ("gemm", "norm") for o in OP_ORDER])
 _ATTN_COLS = np.array([OP_CLASS[o] == "attention" for o in OP_ORDER])
+# ops_weights_in_sram for each set of pinned operators, by bit k = _PINNED_SORTED[k] pinned
+_PINNED_LISTS = tuple(
+    ",".join(f'"{o}"' for k, o in enumerate(_PINNED_SORTED) if code >> k & 1)
+    for code in range(1 << len(_PINNED_SORTED))
+)
+_LAYER = tuple("head" if o == "lm_head" else "decoder" for o in OP_ORDER)
+_MODEL_TAG = json.dumps(f"coview-roofline v{MODEL_VERSION}")
+
+
+@lru_cache(maxsize=2)
+def _operator_layout(n: int) -> dict[str, pa.Array]:
+    """Columns that depend only on the number of configs (a full chunk reuses them)."""
+    n_ops = len(OP_ORDER)
+    op_idx = np.tile(np.arange(n_ops, dtype=np.int64), n)
+    return {
+        "op_index": pa.array(op_idx.astype(np.int32)),
+        "layer_name": _pick(_LAYER, op_idx),
+        "op_type": _pick(OP_ORDER, op_idx),
+        "op_class": _pick(tuple(OP_CLASS[o] for o in OP_ORDER), op_idx),
+        # operator j of config i sits at j * n + i in an op-major concatenation
+        "interleave": pa.array((np.arange(n_ops) * n + np.arange(n)[:, None]).ravel()),
+    }
+
+
+def _config_extra(res: GridResult) -> pa.Array:
+    """configs.extra as compact sorted-key JSON, one string per configuration."""
+    code = np.zeros(len(res.latency_s), dtype=np.int64)
+    for k, o in enumerate(_PINNED_SORTED):
+        code |= res.pinned[:, OP[o]].astype(np.int64) << k
+    frame = pl.DataFrame(
+        {
+            "act": res.activation_bytes_per_chip,
+            "ctx": res.context_len,
+            "hkv": res.kv_heads_per_chip,
+            "names": pl.from_arrow(_pick(_PINNED_LISTS, code)),
+            "res": res.sram_activation_reserve_bytes,
+            "need": res.sram_needed_total_bytes,
+            "pin": res.sram_pinned_weight_bytes,
+            "used": res.sram_used_bytes,
+        }
+    )
+    extra = frame.select(
+        pl.concat_str(
+            [
+                pl.lit('{"activation_bytes_per_chip":'), _num(pl.col("act")),
+                pl.lit(',"context_len":'), pl.col("ctx").cast(pl.Utf8),
+                pl.lit(',"kv_heads_per_chip":'), pl.col("hkv").cast(pl.Utf8),
+                pl.lit(f',"model":{_MODEL_TAG},"ops_weights_in_sram":['), pl.col("names"),
+                pl.lit('],"sram_activation_reserve_bytes":'), _num(pl.col("res")),
+                pl.lit(',"sram_needed_bytes":'), _num(pl.col("need")),
+                pl.lit(',"sram_pinned_weight_bytes":'), _num(pl.col("pin")),
+                pl.lit(',"sram_used_bytes":'), _num(pl.col("used")),
+                pl.lit("}"),
+            ]
+        ).alias("extra")
+    )["extra"]  # fmt: skip
+    return extra.to_arrow().cast(pa.string())
+
+
+def _operator_extra(res: GridResult, interleave: pa.Array) -> pa.Array:
+    """operators.extra, config-major: compact sorted-key JSON, one string per operator row.
+
+    Built one operator column at a time, so each column formats only the keys its class
+    has (kv_bytes_read for attention, the SRAM keys for weight operators) with no per-row
+    branching, then interleaved into (config, op_index) order by one take.
+    """
+    cols: dict[str, Any] = {}
+    exprs = []
+    for j in range(len(OP_ORDER)):
+        cols[f"a{j}"] = res.act_bytes[:, j]
+        cols[f"c{j}"] = pl.from_arrow(_pick(DTYPES, res.compute_dtype[:, j]))
+        parts = [
+            pl.lit('{"act_bytes":'), _num(pl.col(f"a{j}")),
+            pl.lit(',"compute_dtype":"'), pl.col(f"c{j}"),
+        ]  # fmt: skip
+        if _ATTN_COLS[j]:
+            cols[f"k{j}"] = res.kv_bytes_read[:, j]
+            parts += [pl.lit('","kv_bytes_read":'), _num(pl.col(f"k{j}"))]
+        elif _WEIGHT_COLS[j]:
+            cols[f"n{j}"] = res.sram_needed_bytes[:, j].astype(np.float64)
+            cols[f"s{j}"] = res.sram_time_saved_s[:, j]
+            parts += [
+                pl.lit('","sram_needed_bytes":'), _num(pl.col(f"n{j}")),
+                pl.lit(',"sram_time_saved_s":'), _num(pl.col(f"s{j}")),
+            ]  # fmt: skip
+        else:
+            parts.append(pl.lit('"'))
+        parts.append(pl.lit("}"))
+        exprs.append(pl.concat_str(parts).alias(f"e{j}"))
+    per_op = pl.DataFrame(cols).select(exprs)
+    column = pa.chunked_array([per_op[f"e{j}"].to_arrow() for j in range(len(OP_ORDER))])
+    return column.take(interleave).combine_chunks().cast(pa.string())
 
 
 def result_tables(
@@ -200,40 +294,7 @@ def result_tables(
     """The configs and operators tables of simulated configurations (vectorised)."""
     n = len(grid)
     system_ids = system_ids or [e.system.system_id for e in spec.systems]
-    pin = res.pinned
     zeros = np.zeros(n, dtype=np.int64)
-    names = [
-        pl.when(pl.col(f"p{OP[o]}")).then(pl.lit(f'"{o}"')).otherwise(None) for o in _PINNED_SORTED
-    ]
-    cframe = pl.DataFrame(
-        {
-            "act": res.activation_bytes_per_chip,
-            "ctx": res.context_len,
-            "hkv": res.kv_heads_per_chip,
-            "res": res.sram_activation_reserve_bytes,
-            "need": res.sram_needed_total_bytes,
-            "pin": res.sram_pinned_weight_bytes,
-            "used": res.sram_used_bytes,
-            **{f"p{OP[o]}": pin[:, OP[o]] for o in _PINNED_SORTED},
-        }
-    )
-    model_tag = json.dumps(f"coview-roofline v{MODEL_VERSION}")
-    config_extra = cframe.select(
-        pl.concat_str(
-            [
-                pl.lit('{"activation_bytes_per_chip":'), _num(pl.col("act")),
-                pl.lit(',"context_len":'), pl.col("ctx").cast(pl.Utf8),
-                pl.lit(',"kv_heads_per_chip":'), pl.col("hkv").cast(pl.Utf8),
-                pl.lit(f',"model":{model_tag},"ops_weights_in_sram":['),
-                pl.concat_str(names, separator=",", ignore_nulls=True),
-                pl.lit('],"sram_activation_reserve_bytes":'), _num(pl.col("res")),
-                pl.lit(',"sram_needed_bytes":'), _num(pl.col("need")),
-                pl.lit(',"sram_pinned_weight_bytes":'), _num(pl.col("pin")),
-                pl.lit(',"sram_used_bytes":'), _num(pl.col("used")),
-                pl.lit("}"),
-            ]
-        ).alias("extra")
-    )["extra"]  # fmt: skip
     ones = pa.array(np.ones(n, dtype=np.int32))
     configs = pa.table(
         {
@@ -265,50 +326,22 @@ def result_tables(
             "energy_j": res.energy_j,
             "total_flops": res.total_flops,
             "is_pareto": pa.nulls(n, pa.bool_()),
-            "extra": config_extra.to_arrow().cast(pa.string()),
+            "extra": _config_extra(res),
         },
         schema=arrow_schema(CONFIGS),
     )
 
     # operators, config-major: an (n, 12) array ravels into (config, op_index) order
     n_ops = len(OP_ORDER)
-    op_idx = np.tile(np.arange(n_ops, dtype=np.int64), n)
-    has_w = np.broadcast_to(_WEIGHT_COLS, (n, n_ops))
-    loc = np.where(has_w, np.where(pin, 0, 1), 2)
-    long = pl.DataFrame(
-        {
-            "act": res.act_bytes.ravel(),
-            "cd": _pick(DTYPES, res.compute_dtype),
-            "kv": res.kv_bytes_read.ravel(),
-            "need": res.sram_needed_bytes.astype(np.float64).ravel(),
-            "saved": res.sram_time_saved_s.ravel(),
-            "w": has_w.ravel(),
-            "a": np.broadcast_to(_ATTN_COLS, (n, n_ops)).ravel(),
-        }
-    )
-    op_extra = long.select(
-        pl.concat_str(
-            [
-                pl.lit('{"act_bytes":'), _num(pl.col("act")),
-                pl.lit(',"compute_dtype":"'), pl.col("cd"), pl.lit('"'),
-                pl.when(pl.col("a")).then(pl.lit(',"kv_bytes_read":') + _num(pl.col("kv"))),
-                pl.when(pl.col("w")).then(
-                    pl.lit(',"sram_needed_bytes":') + _num(pl.col("need"))
-                    + pl.lit(',"sram_time_saved_s":') + _num(pl.col("saved"))
-                ),
-                pl.lit("}"),
-            ],
-            ignore_nulls=True,
-        ).alias("extra")
-    )["extra"]  # fmt: skip
-    layer = tuple("head" if o == "lm_head" else "decoder" for o in OP_ORDER)
+    layout = _operator_layout(n)
+    loc = np.where(_WEIGHT_COLS, np.where(res.pinned, 0, 1), 2)
     operators = pa.table(
         {
             "config_id": pa.array(np.repeat(config_ids, n_ops), pa.int64()),
-            "op_index": pa.array(op_idx.astype(np.int32)),
-            "layer_name": _pick(layer, op_idx),
-            "op_type": _pick(OP_ORDER, op_idx),
-            "op_class": _pick(tuple(OP_CLASS[o] for o in OP_ORDER), op_idx),
+            "op_index": layout["op_index"],
+            "layer_name": layout["layer_name"],
+            "op_type": layout["op_type"],
+            "op_class": layout["op_class"],
             "count": pa.array(np.tile(res.count.astype(np.int32), n)),
             "flops": res.flops.ravel(),
             "bytes_read": res.bytes_read.ravel(),
@@ -322,7 +355,7 @@ def result_tables(
             "bound": _pick(BOUNDS, res.bound.astype(np.int64)),
             "weights_location": _pick(("sram", "hbm", None), loc),
             "power_w": res.power_w.ravel(),
-            "extra": op_extra.to_arrow().cast(pa.string()),
+            "extra": _operator_extra(res, layout["interleave"]),
         },
         schema=arrow_schema(OPERATORS),
     )
@@ -412,24 +445,46 @@ def write_tables(tables: dict[str, pa.Table], out_dir: Path) -> list[Path]:
 
 
 def _write_streaming(spec: SweepSpec, grid: Grid, out_dir: Path) -> tuple[int, int, int]:
-    """Simulate and write configs/operators chunk by chunk; (configs, fitting, operator rows)."""
+    """Simulate and write configs/operators chunk by chunk; (configs, fitting, operator rows).
+
+    A writer thread encodes and compresses chunk k (pyarrow releases the GIL) while the
+    caller's thread simulates chunk k+1: on two cores the Parquet writing, half the work,
+    overlaps the rest. At most one chunk waits to be written, so memory stays flat.
+    """
     systems = [e.system for e in spec.systems]
     tmp = {t: out_dir / f".{t}.parquet.{os.getpid()}.tmp" for t in ("configs", "operators")}
     writers = {
         t: pq.ParquetWriter(tmp[t], arrow_schema(s), **_WRITER_OPTIONS)
         for t, s in (("configs", CONFIGS), ("operators", OPERATORS))
     }
+    row_group = _PARQUET_OPTIONS["row_group_size"]
+
+    def write(tables: dict[str, pa.Table]) -> None:
+        for t, w in writers.items():
+            w.write_table(tables[t], row_group_size=row_group)
+
     n_fit = n_ops = 0
     try:
-        for start in range(0, max(len(grid), 1), CHUNK_CONFIGS):
-            idx = np.arange(start, min(start + CHUNK_CONFIGS, len(grid)))
-            part = grid.take(idx)
-            res = simulate_grid(spec.model, systems, part, spec.efficiency, spec.power)
-            tables = result_tables(spec, part, res, spec.config_id_base + idx)
-            n_fit += int(res.fits_memory.sum())
-            n_ops += tables["operators"].num_rows
-            for t, w in writers.items():
-                w.write_table(tables[t], row_group_size=_PARQUET_OPTIONS["row_group_size"])
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="coview-parquet") as pool:
+            pending: Future[None] | None = None
+            try:
+                for start in range(0, max(len(grid), 1), CHUNK_CONFIGS):
+                    idx = np.arange(start, min(start + CHUNK_CONFIGS, len(grid)))
+                    part = grid.take(idx)
+                    res = simulate_grid(spec.model, systems, part, spec.efficiency, spec.power)
+                    tables = result_tables(spec, part, res, spec.config_id_base + idx)
+                    n_fit += int(res.fits_memory.sum())
+                    n_ops += tables["operators"].num_rows
+                    del res
+                    if pending is not None:
+                        pending.result()  # one chunk in flight: bounded memory, errors surface
+                    pending = pool.submit(write, tables)
+                    del tables
+                if pending is not None:
+                    pending.result()
+            finally:
+                if pending is not None:
+                    pending.cancel()
         for w in writers.values():
             w.close()
         for t, path in tmp.items():

@@ -443,6 +443,55 @@ def test_vectorised_model_equals_the_reference_on_the_sample_systems(tmp_path):
     assert assert_same_tables(load_spec(MISMATCH_SWEEP / "spec.toml")) == 48
 
 
+def test_simulate_writes_the_rows_the_previous_builder_wrote(tmp_path, monkeypatch):
+    """The faster table builder changes no stored row: simulate (here in chunks of 13 configs,
+    so several chunks pass through the writer thread, one of them short) writes exactly the
+    rows of the previous builder (tests/result_tables_v0.py), extra JSON byte for byte."""
+    import numpy as np
+    import pyarrow as pa
+    from result_tables_v0 import result_tables as previous
+
+    from coview.sample_data import DEFAULT_SWEEP, MISMATCH_SWEEP
+    from coview.sim import sweep
+    from coview.sim.grid import simulate_grid
+    from coview.sim.spec import load_spec
+
+    monkeypatch.setattr(sweep, "CHUNK_CONFIGS", 13)
+    for folder in (DEFAULT_SWEEP, MISMATCH_SWEEP):
+        spec = load_spec(folder / "spec.toml")
+        grid, _ = sweep.grid_of(spec)
+        assert len(grid) % 13 and len(grid) > 3 * 13  # several chunks, the last one short
+        res = simulate_grid(spec.model, [e.system for e in spec.systems], grid, spec.efficiency,
+                            spec.power)  # fmt: skip
+        ids = spec.config_id_base + np.arange(len(grid))
+        want = previous(spec, grid, res, ids)
+        out = tmp_path / folder.name
+        sweep.simulate(folder / "spec.toml", out)
+        for table in ("configs", "operators"):
+            got = pq.read_table(out / f"{table}.parquet")
+            assert got.num_rows == want[table].num_rows
+            assert got.equals(want[table].cast(got.schema)), (folder.name, table)
+            assert pq.ParquetFile(out / f"{table}.parquet").metadata.num_row_groups > 3
+        # and the in-memory tables, as whatif uses them, on an arbitrary subset of the grid
+        pick = np.arange(0, len(grid), 7)
+        part = grid.take(pick)
+        sub = simulate_grid(spec.model, [e.system for e in spec.systems], part, spec.efficiency,
+                            spec.power)  # fmt: skip
+        a = sweep.result_tables(spec, part, sub, ids[pick])
+        b = previous(spec, part, sub, ids[pick])
+        for table in ("configs", "operators"):
+            assert a[table].equals(b[table]), (folder.name, table)
+        empty = grid.take(np.arange(0))
+        nothing = simulate_grid(spec.model, [e.system for e in spec.systems], empty,
+                                spec.efficiency, spec.power)  # fmt: skip
+        for table, t in sweep.result_tables(spec, empty, nothing, ids[:0]).items():
+            assert (
+                t.num_rows == 0
+                and t.schema == previous(spec, empty, nothing, ids[:0])[table].schema
+            )
+            assert isinstance(t, pa.Table)
+
+
 def test_sim_spec_round_trips_through_json():
     from coview.sample_data import DEFAULT_SWEEP, MISMATCH_SWEEP
     from coview.sim.spec import load_spec, spec_from_json, spec_to_json
