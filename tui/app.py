@@ -47,6 +47,7 @@ from coview.tui.plot import (
 )
 from coview.tui.review import ReviewApp, ReviewScreen
 from coview.tui.screens import HelpScreen, PickScreen, binding_rows
+from coview.tui.whatif import WhatIfRequested, WhatIfSection, saved_record
 
 __all__ = [
     "AskDone",
@@ -707,6 +708,7 @@ class CoviewApp(App):
         pane = self.current_pane()
         if pane == "detail":
             self._q("#detail", DetailView).clear_compare()
+            self._q("#detail", DetailView).clear_whatif()
             self.action_pane("table")
         elif pane in ("chat", "table", "nav", "insights"):
             self.action_pane("plot")
@@ -774,6 +776,67 @@ class CoviewApp(App):
         self.action_pane("detail")
         self.record_config(other)
         self.record_compare(self.detail_config["config_id"], other)
+
+    @on(WhatIfRequested)
+    def _whatif_requested(self, event: WhatIfRequested) -> None:
+        """w then Enter in the detail pane: re-simulate that config in a worker."""
+        event.stop()
+        self._whatif_worker(event.section, dict(event.config), event.text)
+
+    @work(thread=True, exclusive=True, group="whatif")
+    def _whatif_worker(self, section: WhatIfSection, cfg: dict[str, Any], text: str) -> None:
+        """coview.engine.whatif on one config (opens the store read-only, off the UI thread);
+        the result or the engine's reason goes back to the section that asked."""
+        from coview.engine.whatif import WhatIfError, parse_changes, whatif
+
+        cid = cfg.get("config_id")
+        try:
+            changes = parse_changes(text)
+            result = whatif(
+                self.store_path,
+                str(cfg.get("system_id")),
+                changes,
+                filters={"config_id": cid},
+                sweep_id=cfg.get("sweep_id"),
+            )
+        except WhatIfError as exc:
+            self.call_from_thread(self._whatif_failed, section, cid, text, str(exc))
+            return
+        except Exception as exc:  # say what failed; the stored view is untouched
+            message = f"the simulator failed: {type(exc).__name__}: {exc}"
+            self.call_from_thread(self._whatif_failed, section, cid, text, message)
+            return
+        self.call_from_thread(self._whatif_done, section, result, cid, text)
+
+    def _whatif_failed(self, section: WhatIfSection, cid: Any, text: str, message: str) -> None:
+        if section.is_attached and section.is_current(cid, text):
+            section.show_error(message, text)
+
+    def _whatif_done(self, section: WhatIfSection, result: Any, cid: Any, text: str) -> None:
+        if not (section.is_attached and section.is_current(cid, text)):
+            return  # another config or change was asked for meanwhile
+        view = section.parent
+        if isinstance(view, DetailView):
+            view.show_whatif(result, text)
+        else:
+            section.show_result(result, text)
+        self.last_whatif = result
+        self.record_whatif(int(cid), saved_record(result, text))
+
+    @work(thread=True, group="record")
+    def record_whatif(self, config_id: int, record: dict[str, Any]) -> None:
+        """Save a what-if in the session (the config is snapshotted for the export)."""
+        writer = self.session()
+        save = getattr(writer, "record_whatif", None)
+        if save is None:
+            return
+        try:
+            save(config_id, record)
+        except Exception as exc:
+            self.call_from_thread(
+                self.notify, f"could not save the what-if in the session: {exc}", severity="warning"
+            )
+        self.call_from_thread(self._update_header)
 
     @work(thread=True, exclusive=True, group="lint")
     def _lint_worker(self, show: Callable[..., None], raw: bool = False, **which: Any) -> None:
