@@ -25,6 +25,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, Tab, Tabs
 
+from coview.engine.analysis import clean_text as plain
 from coview.engine.types import Context, Turn
 from coview.store.browse import Browser, Filters, SearchError
 from coview.tui import fmt
@@ -34,7 +35,7 @@ from coview.tui.common import set_class
 from coview.tui.configs import PAGE_SIZE, TABLE_COLUMNS, ConfigsPane, ConfigsTable
 from coview.tui.detail import DetailPane, DetailView
 from coview.tui.filters import FilterList, FiltersPane, cycle_value
-from coview.tui.lintnote import warnings_note
+from coview.tui.lintnote import plot_warning, warnings_note
 from coview.tui.plot import (
     COLORS,
     MARKERS,
@@ -199,6 +200,8 @@ class CoviewApp(App):
         self.answered_turns = 0
         self._plot_timer: Any = None
         self._pending_plot: tuple[int, Any] | None = None
+        self._plot_lint_key: Any = None
+        self._plot_lint_cache: dict[Any, str] = {}
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
 
@@ -471,6 +474,39 @@ class CoviewApp(App):
             bits.append(f"search '{self.filters.search}'")
         bits.append("fits in memory")
         self.plot_pane.show(data, self.sys_styles, " · ".join(bits), keep=keep_config)
+        self._check_plot_lint(data)
+
+    def _check_plot_lint(self, data: Any) -> None:
+        """Lint the plotted systems against each other (once per set, in a worker): the plot
+        carries a warning when their comparison is not apples to apples."""
+        systems = tuple(sorted({*data.frontiers, *(s for s, p in data.others.items() if p)}))
+        key = (self.filters.sweep_id, systems)
+        self._plot_lint_key = key
+        if len(systems) < 2:
+            self.plot_pane.set_lint("")
+            return
+        if key in self._plot_lint_cache:
+            self.plot_pane.set_lint(self._plot_lint_cache[key])
+            return
+        self._plot_lint_worker(key)
+
+    @work(thread=True, exclusive=True, group="plot-lint")
+    def _plot_lint_worker(self, key: tuple[Any, tuple[str, ...]]) -> None:
+        from coview.engine.lint import comparison_warnings
+
+        sweep_id, systems = key
+        try:
+            text = plot_warning(
+                comparison_warnings(self.store_path, systems=systems, sweep_id=sweep_id)
+            )
+        except Exception as exc:  # the plot stays; say that lint did not run
+            text = plain(f"lint could not check the plotted systems: {type(exc).__name__}: {exc}")
+        self.call_from_thread(self._plot_lint_done, key, text)
+
+    def _plot_lint_done(self, key: tuple[Any, tuple[str, ...]], text: str) -> None:
+        self._plot_lint_cache[key] = text
+        if key == self._plot_lint_key:
+            self.plot_pane.set_lint(text)
 
     def set_context(self, config_id: int | None) -> None:
         self.context = Context(

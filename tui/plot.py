@@ -356,6 +356,10 @@ class PlotPane(Pane):
     FOCUS_TARGET = "#plot"
 
     def compose(self) -> ComposeResult:
+        # lint's warning when the plotted systems are not like for like (empty: hidden)
+        lint = StatusLine("", id="plot-lint")
+        lint.display = False
+        yield lint
         yield ParetoPlot(id="plot")
         # a Static, not a StatusLine: the legend may wrap to a second line, which needs a layout
         yield Static("", id="plot-legend", classes="status")
@@ -376,6 +380,14 @@ class PlotPane(Pane):
         self.query_one("#plot-legend", Static).update(shown)
         self.shown_legend = shown.plain
         self.update_status()
+
+    def set_lint(self, text: str) -> None:
+        """The plot's lint subtitle (coview.tui.lintnote.plot_warning); '' hides it."""
+        self.lint_text = text
+        line = self.query_one("#plot-lint", StatusLine)
+        line.update(Text(text, style="bold reverse", no_wrap=True, overflow="ellipsis"))
+        if line.display != bool(text):
+            line.display = bool(text)
 
     def set_note(self, text: str) -> None:
         """A one-off message in the status line (the next move replaces it)."""
