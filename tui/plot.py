@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from rich.style import Style
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -107,6 +108,78 @@ def fit_title(title: str, width: int) -> str:
     return title if len(title) <= width else title[: max(0, width - 1)] + "…"
 
 
+HIGHLIGHT_COLOR = 15  # plotext's "white", in which the highlight "@" is drawn
+
+
+@dataclass
+class BaseCanvas:
+    """The plot as plotext drew it without the highlight, and plotext's data-to-cell mapping
+    (axis limits after scaling, the frame's position), so a highlight is a one-cell patch."""
+
+    key: tuple
+    lines: list[Text]
+    xlim: tuple[float, float]
+    ylim: tuple[float, float]
+    left: int  # column of the frame's left edge
+    bottom: int  # line of the frame's bottom edge
+    width: int  # canvas cells inside the frame
+    height: int
+    log_x: bool = False
+    log_y: bool = False
+
+    @classmethod
+    def capture(cls, key: tuple, text: Text, monitor: Any) -> BaseCanvas:
+        lines = list(text.split("\n", allow_blank=True))
+        plain = [line.plain for line in lines]
+        top = next(i for i, s in enumerate(plain) if "┌" in s)
+        bottom = next(i for i, s in enumerate(plain) if "└" in s)
+        left, right = plain[top].index("┌"), plain[top].index("┐")
+        return cls(key, lines, tuple(monitor.xlim[0]), tuple(monitor.ylim[0]), left, bottom,
+                   right - left - 1, bottom - top - 1)  # fmt: skip
+
+    def cell(self, latency_s: float, perf_per_tco: float) -> tuple[int, int] | None:
+        """(line, column) of a point, as plotext's get_matrix_data places it; None outside."""
+
+        def place(v: float, lim: tuple[float, float], bins: int, log: bool) -> int | None:
+            if log:
+                if v <= 0:
+                    return None
+                v = math.log10(v)
+            lo, hi = lim
+            if lo is None or hi is None or hi == lo:
+                return None
+            c = math.floor(round(0.5 + (bins - 1) * (v - lo) / (hi - lo), 8))
+            return c if 0 <= c < bins else None
+
+        cx = place(latency_s * 1e3, self.xlim, self.width, self.log_x)
+        cy = place(perf_per_tco, self.ylim, self.height, self.log_y)
+        if cx is None or cy is None:
+            return None
+        return self.bottom - 1 - cy, self.left + 1 + cx
+
+    def with_highlight(self, point: Point | None) -> Text | None:
+        """The base with `@` in the point's cell (None: the point is not in the drawn range)."""
+        if point is None:
+            return Text("\n").join(self.lines)
+        at = self.cell(point.latency_s, point.perf_per_tco)
+        if at is None:
+            return None
+        row, col = at
+        line = self.lines[row]
+        if col >= len(line):
+            return None
+        under = Style.combine(
+            [
+                sp.style
+                for sp in line.spans
+                if sp.start <= col < sp.end and isinstance(sp.style, Style)
+            ]
+        )  # the canvas background under the cell, kept as plotext keeps it
+        style = Style(color=f"color({HIGHLIGHT_COLOR})", bgcolor=under.bgcolor)
+        patched = line[:col] + Text("@", style=style) + line[col + 1 :]
+        return Text("\n").join([*self.lines[:row], patched, *self.lines[row + 1 :]])
+
+
 class ParetoPlot(PlotextPlot, can_focus=True):
     """perf/TCO against latency, one colour and marker per system, frontiers as lines.
 
@@ -134,6 +207,9 @@ class ParetoPlot(PlotextPlot, can_focus=True):
         self.plot_title = ""
         self.overlay_on = False  # v pressed: draw the overlay (once it has loaded)
         self.overlay: SimulatorOverlay | None = None
+        self._base: BaseCanvas | None = None
+        self.off_plot: Point | None = None  # the table's config, of a phase not drawn
+        self._log_axes = (False, False)
 
     # data ------------------------------------------------------------------------------
     def set_data(
@@ -146,7 +222,7 @@ class ParetoPlot(PlotextPlot, can_focus=True):
         self.system_order = [s for s in styles if s in data.frontiers]
         self.plot_title = title
         keep = keep if keep is not None else (self.highlight.config_id if self.highlight else None)
-        self.highlight = None
+        self.highlight, self.off_plot = None, None
         if keep is not None and self.select_config(keep):
             pass
         elif self.system_order:
@@ -164,7 +240,9 @@ class ParetoPlot(PlotextPlot, can_focus=True):
         return self.data.frontiers.get(self.system_order[self.sys_index], [])
 
     def select_config(self, config_id: int, point: Point | None = None) -> bool:
-        """Highlight a config: on a frontier if it is on one, else as a lone point."""
+        """Highlight a config: on a frontier if it is on one, else as a lone point (a config
+        of another phase than the plot's is named in the status line instead)."""
+        self.off_plot = None
         for si, sid in enumerate(self.system_order):
             for pi, p in enumerate(self.data.frontiers.get(sid, [])):
                 if p.config_id == config_id:
@@ -178,10 +256,20 @@ class ParetoPlot(PlotextPlot, can_focus=True):
                     self.redraw()
                     return True
         if point is not None:
-            self.highlight = point
+            phases = self.drawn_phases()
+            if point.phase and phases and point.phase not in phases:
+                # another phase than the plot draws (table on all phases): not placed on it
+                self.highlight, self.off_plot = None, point
+            else:
+                self.highlight = point
             self.redraw()
             return True
         return False
+
+    def drawn_phases(self) -> set[str]:
+        """The phases of the points on the plot (one, unless a store mixes them)."""
+        pts = [*self.data.frontiers.values(), *self.data.others.values()]
+        return {p.phase for ps in pts for p in ps[:1] if p.phase}
 
     def current_system(self) -> str | None:
         """The system_id whose frontier the arrows walk (and the overlay shows)."""
@@ -217,7 +305,7 @@ class ParetoPlot(PlotextPlot, can_focus=True):
             self.point_index = 0 if step > 0 else len(front) - 1
         else:
             self.point_index = max(0, min(len(front) - 1, self.point_index + step))
-        self.highlight = front[self.point_index]
+        self.highlight, self.off_plot = front[self.point_index], None
         self.redraw()
         self.post_message(ConfigSelected(self.highlight.config_id, "plot", self.highlight))
 
@@ -236,7 +324,7 @@ class ParetoPlot(PlotextPlot, can_focus=True):
             )
         else:
             self.point_index = 0
-        self.highlight = front[self.point_index]
+        self.highlight, self.off_plot = front[self.point_index], None
         self.redraw()
         self.post_message(ConfigSelected(self.highlight.config_id, "plot", self.highlight))
         if self.overlay_on:
@@ -248,16 +336,35 @@ class ParetoPlot(PlotextPlot, can_focus=True):
 
     # drawing ---------------------------------------------------------------------------
     def render(self):
-        """plotext fails on tiny or degenerate canvases: say so instead of crashing."""
+        """plotext fails on tiny or degenerate canvases: say so instead of crashing.
+
+        A move of the highlight alone does not rebuild the figure: the plot without the
+        highlight is built once per data, size and title (BaseCanvas) and the `@` is put in
+        its cell, which plotext's own mapping gives (a table move used to rebuild it all)."""
         if self.size.width < 20 or self.size.height < 6:
             return Text("(plot needs at least 20x6 cells; press f for full screen)")
         try:
-            # plotext's log scale transforms the stored data during build, so a second build
-            # of the same figure loses the points: rebuild the figure on every render.
-            self._draw()
+            if self.overlay is not None:
+                self._draw()
+                return super().render()
+            key = self._base_key()
+            if self._base is None or self._base.key != key:
+                # plotext's log scale transforms the stored data during build, so a second
+                # build of the same figure loses the points: rebuild the figure every time.
+                self._draw(highlight=False)
+                self._base = BaseCanvas.capture(key, super().render(), self.plt.monitor)
+                self._base.log_x, self._base.log_y = self._log_axes
+            patched = self._base.with_highlight(self.highlight)
+            if patched is not None:
+                return patched
+            self._draw()  # a point outside the drawn ranges: let plotext place it
             return super().render()
         except (IndexError, ValueError, ZeroDivisionError, OverflowError) as exc:
             return Text(f"(cannot draw the plot here: {type(exc).__name__}; try another size)")
+
+    def _base_key(self) -> tuple:
+        return (id(self.data), tuple(self.size), self.plot_title, self.app.theme,
+                tuple((k, v.color, v.marker) for k, v in self.styles_by_system.items()))  # fmt: skip
 
     def redraw(self) -> None:
         """Repaint with the current data and highlight (the figure is built in render)."""
@@ -299,7 +406,7 @@ class ParetoPlot(PlotextPlot, can_focus=True):
         title = f"{overlay.system} {overlay.phase} frontier per simulator · v: back"
         plt.title(fit_title(title, self.size.width))
 
-    def _draw(self) -> None:
+    def _draw(self, highlight: bool = True) -> None:
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
@@ -316,6 +423,7 @@ class ParetoPlot(PlotextPlot, can_focus=True):
             return
         log_x = max(lats) / max(min(lats), 1e-12) > 20
         log_y = max(ppts) / max(min(ppts), 1e-12) > 20
+        self._log_axes = (log_x, log_y)
         if log_x:
             plt.xscale("log")
         if log_y:
@@ -341,7 +449,7 @@ class ParetoPlot(PlotextPlot, can_focus=True):
         same = self._coincident_xy()
         if same:
             plt.scatter([x for x, _ in same], [y for _, y in same], marker=COINCIDENT_MARKER)
-        if self.highlight is not None:
+        if highlight and self.highlight is not None:
             h = self.highlight
             plt.scatter([h.latency_s * 1e3], [h.perf_per_tco], marker="@", color="white")
         plt.xlabel("latency ms" + (" (log)" if log_x else ""))
@@ -472,6 +580,14 @@ class PlotPane(Pane):
             text = (
                 f"{overlay.system} {overlay.phase} frontier points per simulator: "
                 f"{counts or 'none'} · ↑/↓ system · v back"
+            )
+        elif h is None and plot.off_plot is not None:
+            o = plot.off_plot
+            st = plot.styles_by_system.get(o.system_id)
+            shown = ", ".join(sorted(plot.drawn_phases()))
+            text = (
+                f"#{o.config_id} {st.name if st else ''} is {o.phase}: not on this plot "
+                f"({shown}; p: phase) · ←/→ frontier · Enter open"
             )
         elif h is None:
             text = f"{getattr(self, 'summary', '')} · ←/→ frontier · ↑/↓ system · Enter open"

@@ -1,0 +1,113 @@
+"""The plot's highlight is patched into a cached figure (issue 10 item 11: a table move
+used to rebuild the whole plotext figure): the patched screen must equal plotext's own
+drawing of the same highlight, cell for cell and style for style, and a move must not
+rebuild the figure."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from textual_plotext import PlotextPlot  # noqa: E402
+from tui_fakes import FakePipeline, build_demo_store  # noqa: E402
+
+from coview.config import Settings  # noqa: E402
+from coview.tui.app import CoviewApp  # noqa: E402
+from coview.tui.plot import ParetoPlot  # noqa: E402
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory) -> Path:
+    return build_demo_store(tmp_path_factory.mktemp("plotcache") / "demo.duckdb")
+
+
+def ansi(text) -> str:
+    console = Console(width=400, color_system="truecolor", force_terminal=True)
+    with console.capture() as cap:
+        console.print(text, end="")
+    return cap.get()
+
+
+def plotext_drawing(plot: ParetoPlot):
+    """The figure drawn by plotext with the highlight, bypassing the cache."""
+    plot._draw()
+    return PlotextPlot.render(plot)
+
+
+@pytest.mark.parametrize("store_name", ["demo", "sample"])
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)])
+async def test_patched_highlight_equals_plotexts_own_drawing(
+    request, demo_store, sample_store, store_name, size
+):
+    store = demo_store if store_name == "demo" else sample_store
+    app = CoviewApp(store, settings=Settings(), pipeline_factory=FakePipeline)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        plot = app.query_one(ParetoPlot)
+        points = [p for f in plot.data.frontiers.values() for p in f]
+        points += [p for o in plot.data.others.values() for p in o][:40]
+        assert len(points) > 10
+        for p in points:
+            plot.highlight = p
+            fast = plot.render()
+            assert "@" in fast.plain
+            assert ansi(fast) == ansi(plotext_drawing(plot)), p
+
+
+async def test_a_highlight_move_does_not_rebuild_the_figure(demo_store, monkeypatch):
+    app = CoviewApp(demo_store, settings=Settings(), pipeline_factory=FakePipeline)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        plot = app.query_one(ParetoPlot)
+        plot.render()
+        builds = []
+        original = type(plot.plt).build
+        monkeypatch.setattr(
+            type(plot.plt), "build", lambda self: builds.append(1) or original(self)
+        )
+        for _ in range(5):
+            await pilot.press("right")  # walk the frontier
+            plot.render()
+        assert builds == []
+        app.set_filter("dtype", "bf16")  # new data: one rebuild
+        await pilot.pause()
+        plot.render()
+        assert len(builds) == 1
+
+
+async def test_a_table_config_of_another_phase_is_named_not_drawn(demo_store):
+    """With 'all phases' the table lists prefill rows while the plot draws decode: such a
+    row is not put on the decode plot as a stray point; the status line says why."""
+    app = CoviewApp(demo_store, settings=Settings(), pipeline_factory=FakePipeline)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        await pilot.press("p")  # decode -> all phases
+        await pilot.pause()
+        row = next(r for r in app.page.rows if r["phase"] == "prefill")
+        plot = app.query_one(ParetoPlot)
+        assert plot.drawn_phases() == {"decode"}
+        from coview.store.browse import Point
+
+        point = Point(row["config_id"], "h100", row["latency_s"], row["perf_per_tco"], False,
+                      "prefill")  # fmt: skip
+        app.plot_pane.select_config(row["config_id"], point)
+        assert plot.highlight is None and plot.off_plot == point
+        status = str(app.query_one("#plot-status").render())
+        assert f"#{row['config_id']}" in status and "is prefill: not on this plot" in status
+        await pilot.press("f2", "right")  # a plot move takes the highlight back
+        await pilot.pause()
+        assert plot.highlight is not None and plot.off_plot is None
