@@ -111,3 +111,25 @@ async def test_a_table_config_of_another_phase_is_named_not_drawn(demo_store):
         await pilot.press("f2", "right")  # a plot move takes the highlight back
         await pilot.pause()
         assert plot.highlight is not None and plot.off_plot is None
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)])
+async def test_strips_of_a_patched_move_equal_a_full_textual_render(sample_store, size):
+    """The lines Textual paints after a highlight move (cached strips, one line patched)
+    equal the lines of a full render of the same highlight, segment for segment."""
+    from textual.widget import Widget
+
+    app = CoviewApp(sample_store, settings=Settings(), pipeline_factory=FakePipeline)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        plot = app.query_one(ParetoPlot)
+        points = [p for f in plot.data.frontiers.values() for p in f][:30]
+        for p in points:
+            plot.highlight = p
+            plot._layout_cache.clear()
+            Widget._render_content(plot)  # the full path: render() to strips
+            full = [list(s) for s in plot._render_cache.lines]
+            fast = plot._fast_strips()
+            assert fast is not None
+            assert [list(s) for s in fast] == full, p

@@ -12,12 +12,17 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.geometry import Region
 from textual.message import Message
+from textual.strip import Strip
+from textual.visual import Visual, visualize
+from textual.widget import _RenderCache
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
@@ -126,6 +131,8 @@ class BaseCanvas:
     height: int
     log_x: bool = False
     log_y: bool = False
+    strips: list | None = None  # the base as Textual strips, made on first use
+    strips_style: Any = None
 
     @classmethod
     def capture(cls, key: tuple, text: Text, monitor: Any) -> BaseCanvas:
@@ -157,10 +164,8 @@ class BaseCanvas:
             return None
         return self.bottom - 1 - cy, self.left + 1 + cx
 
-    def with_highlight(self, point: Point | None) -> Text | None:
-        """The base with `@` in the point's cell (None: the point is not in the drawn range)."""
-        if point is None:
-            return Text("\n").join(self.lines)
+    def patched_line(self, point: Point) -> tuple[int, Text] | None:
+        """(line index, that line with `@` in the point's cell); None outside the canvas."""
         at = self.cell(point.latency_s, point.perf_per_tco)
         if at is None:
             return None
@@ -176,8 +181,30 @@ class BaseCanvas:
             ]
         )  # the canvas background under the cell, kept as plotext keeps it
         style = Style(color=f"color({HIGHLIGHT_COLOR})", bgcolor=under.bgcolor)
-        patched = line[:col] + Text("@", style=style) + line[col + 1 :]
-        return Text("\n").join([*self.lines[:row], patched, *self.lines[row + 1 :]])
+        return row, line[:col] + Text("@", style=style) + line[col + 1 :]
+
+    def with_highlight(self, point: Point | None) -> Text | None:
+        """The base with `@` in the point's cell (None: the point is not in the drawn range)."""
+        if point is None:
+            return Text("\n").join(self.lines)
+        patched = self.patched_line(point)
+        if patched is None:
+            return None
+        row, line = patched
+        return Text("\n").join([*self.lines[:row], line, *self.lines[row + 1 :]])
+
+
+def at_row(strip: Strip, row: int) -> Strip:
+    """A line rendered on its own, with the (x, y) offsets Textual stamps on each segment
+    (for selection and mouse) moved to line `row` of the widget, as a full render has them."""
+    segments = []
+    for seg in strip:
+        st = seg.style
+        offset = st.meta.get("offset") if st is not None else None
+        if offset is not None:
+            st = st + Style.from_meta({"offset": (offset[0], row)})
+        segments.append(Segment(seg.text, st, seg.control))
+    return Strip(segments, strip.cell_length)
 
 
 class ParetoPlot(PlotextPlot, can_focus=True):
@@ -208,6 +235,7 @@ class ParetoPlot(PlotextPlot, can_focus=True):
         self.overlay_on = False  # v pressed: draw the overlay (once it has loaded)
         self.overlay: SimulatorOverlay | None = None
         self._base: BaseCanvas | None = None
+        self._drawn_row: int | None | bool = False  # the '@' line on screen (False: unknown)
         self.off_plot: Point | None = None  # the table's config, of a phase not drawn
         self._log_axes = (False, False)
 
@@ -367,8 +395,64 @@ class ParetoPlot(PlotextPlot, can_focus=True):
                 tuple((k, v.color, v.marker) for k, v in self.styles_by_system.items()))  # fmt: skip
 
     def redraw(self) -> None:
-        """Repaint with the current data and highlight (the figure is built in render)."""
-        self.refresh()
+        """Repaint with the current data and highlight (the figure is built in render). A
+        highlight move on the cached figure repaints only the lines it leaves and enters."""
+        rows = self._highlight_rows()
+        if rows is None or self._drawn_row is False:
+            self.refresh()
+            return
+        changed = {r for r in (self._drawn_row, rows) if r is not None}
+        if changed:
+            width = self.size.width
+            self.refresh(*[Region(0, r, width, 1) for r in changed])
+
+    def _highlight_rows(self) -> int | None | bool:
+        """The line the highlight goes to on the cached figure (None: no highlight), or
+        False when only a rebuild can draw it (new data or size, overlay, off the canvas)."""
+        base = self._base
+        if self.overlay is not None or base is None or base.key != self._base_key():
+            return False
+        if self.highlight is None:
+            return None
+        at = base.cell(self.highlight.latency_s, self.highlight.perf_per_tco)
+        return False if at is None else at[0]
+
+    def _render_content(self) -> None:
+        """Textual's render of all lines, from the cached figure's strips when only the
+        highlight changed: converting the whole figure to strips cost more than the move."""
+        strips = self._fast_strips()
+        if strips is None:
+            self._drawn_row = False
+            super()._render_content()
+            base = self._base
+            if base is not None and base.key == self._base_key():
+                at = self._highlight_rows()
+                self._drawn_row = None if at is False else at
+            return
+        self._render_cache = _RenderCache(self.size, strips)
+        self._dirty_regions.clear()
+
+    def _fast_strips(self) -> list | None:
+        base = self._base
+        rows = self._highlight_rows()
+        if rows is False or base is None or self.size.width < 20 or self.size.height < 6:
+            return None
+        width, height = self.size
+        style = self.visual_style
+        if base.strips is None or base.strips_style != style:
+            visual = visualize(self, Text("\n").join(base.lines))
+            base.strips = Visual.to_strips(self, visual, width, height, style)
+            base.strips_style = style
+        strips = list(base.strips)
+        if self.highlight is not None:
+            patched = base.patched_line(self.highlight)
+            if patched is None:
+                return None
+            row, line = patched
+            strip = Visual.to_strips(self, visualize(self, line), width, 1, style)[0]
+            strips[row] = at_row(strip, row)
+        self._drawn_row = rows
+        return strips
 
     def _coincident_xy(self) -> list[tuple[float, float]]:
         """Frontier points that two or more systems share (ms, perf/TCO)."""
