@@ -133,3 +133,39 @@ async def test_strips_of_a_patched_move_equal_a_full_textual_render(sample_store
             fast = plot._fast_strips()
             assert fast is not None
             assert [list(s) for s in fast] == full, p
+
+
+# ---- what the last pass found awkward at 80x24 --------------------------------------
+def test_the_header_keeps_the_session_id_whole_at_80_columns():
+    from coview.tui.app import header_text
+
+    line = header_text(
+        "bundled sample", "llama2-70b-serving", "offline", "20261202-010402-a26f", 78
+    )
+    assert len(line) <= 78 and line.endswith("session 20261202-010402-a26f")
+    long = header_text("store.duckdb", "a-very-long-sweep-name-" * 3, "offline", "20261202-x", 78)
+    assert len(long) <= 78 and long.endswith("session 20261202-x") and "…" in long
+    wide = header_text("bundled sample", "s", "offline", "20261202-x", 198)
+    assert wide.startswith("coview │ store bundled sample │ sweep s")
+
+
+def test_the_legend_breaks_between_items_never_inside_one():
+    from coview.tui.plot import SystemStyle, legend_text
+
+    styles = {f"s{i}": SystemStyle(name, i + 1, m) for i, (name, m) in
+              enumerate(zip(["H100", "MI300X", "TPU v5e", "TPU v5p", "xPU-A", "xPU-B"], "ox+*#%", strict=True))}  # fmt: skip
+    same = [("s4", "s5", 1)]
+    fitted = legend_text(styles, same, 78)
+    assert "\n" not in fitted.plain and fitted.cell_len <= 78
+    assert "= xPU-A = xPU-B at 1 point" in fitted.plain
+    assert "@ selected" in legend_text(styles, same, 198).plain  # room: the full legend
+    narrow = legend_text(styles, same, 40).plain.split("\n")
+    assert all(len(line) <= 40 for line in narrow) and len(narrow) > 1
+    assert "= xPU-A = xPU-B at 1 point" in narrow  # a whole item on its own line
+
+
+def test_phase_comes_early_in_the_configs_table():
+    from coview.tui.configs import TABLE_COLUMNS
+
+    assert TABLE_COLUMNS.index("phase") < TABLE_COLUMNS.index("latency_s")
+    assert TABLE_COLUMNS.index("phase") < TABLE_COLUMNS.index("throughput_tok_per_s")

@@ -100,6 +100,22 @@ PANE_TITLES = {
 }
 
 
+def header_text(store: str, sweep: str, backend: str, session: str | None, width: int) -> str:
+    """The header line, fitted to `width`: labels and the app name go first, then the sweep
+    name is shortened with '…'; the session id is never cut (it names the file to review)."""
+    tail = [f"session {session}"] if session else []
+    full = " │ ".join(["coview", f"store {store}", f"sweep {sweep}", f"backend {backend}", *tail])
+    if len(full) <= width:
+        return full
+    short = " │ ".join([store, sweep, backend, *tail])
+    if len(short) <= width:
+        return short
+    room = len(sweep) - (len(short) - width) - 1
+    if room >= 4:
+        return " │ ".join([store, sweep[:room] + "…", backend, *tail])
+    return " │ ".join([store[:12] + "…", backend, *tail])[:width]
+
+
 class MainScreen(Screen):
     """Header, filters, the four panes (tabs when narrow) and the footer."""
 
@@ -130,6 +146,8 @@ class MainScreen(Screen):
 
     def on_resize(self, event) -> None:
         self.app.apply_layout(event.size.width)
+        if self.app.summary is not None:
+            self.app._update_header()
 
 
 class CoviewApp(App):
@@ -319,15 +337,11 @@ class CoviewApp(App):
         store = self.store_path.name
         if store.startswith("sample-"):
             store = "bundled sample"
-        parts = [
-            "coview",
-            f"store {store}",
-            f"sweep {s.sweep_id if s else '-'}",
-            f"backend {self.backend_name}",
-        ]
-        if self._session is not None:
-            parts.append(f"session {getattr(self._session, 'id', '?')}")
-        self._q("#header", Static).update(Text(" │ ".join(parts)))
+        sweep = str(s.sweep_id if s else "-")
+        session = None if self._session is None else str(getattr(self._session, "id", "?"))
+        self._q("#header", Static).update(
+            Text(header_text(store, sweep, self.backend_name, session, self.size.width - 2))
+        )
 
     # ---- layout -----------------------------------------------------------------------
     def apply_layout(self, width: int) -> None:

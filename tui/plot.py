@@ -71,15 +71,44 @@ class SystemStyle:
     marker: str
 
 
-def legend_text(styles: dict[str, SystemStyle]) -> Text:
-    """One line: each system's marker in its colour, then its name (the plot's legend)."""
-    t = Text()
+def legend_text(
+    styles: dict[str, SystemStyle],
+    coincident: list[tuple[str, str, int]] | None = None,
+    width: int | None = None,
+) -> Text:
+    """Each system's marker in its colour and its name, '@ selected', and the frontier points
+    two systems share ('= xPU-A = xPU-B at 3 points'). Fitted to `width`: first without
+    '@ selected' (the status line names the selected point), then single-spaced, and only
+    then broken into lines, between items, never inside one."""
+    items: list[Text] = []
     for st in styles.values():
-        t.append(f"{st.marker}", style=f"bold color({st.color})")
-        t.append(f" {st.name}  ")
-    t.append("@", style="bold reverse")
-    t.append(" selected")
-    return t
+        item = Text()
+        item.append(st.marker, style=f"bold color({st.color})")
+        item.append(f" {st.name}")
+        items.append(item)
+    same = []
+    for a, b, k in coincident or []:
+        na = styles[a].name if a in styles else a
+        nb = styles[b].name if b in styles else b
+        same.append(Text(f"{COINCIDENT_MARKER} {na} = {nb} at {k} point{'s' if k != 1 else ''}"))
+    selected = Text()
+    selected.append("@", style="bold reverse")
+    selected.append(" selected")
+    tries = [([*items, selected, *same], "  "), ([*items, *same], "  "), ([*items, *same], " ")]
+    for parts, sep in tries:
+        joined = Text(sep).join(parts)
+        if width is None or joined.cell_len <= width:
+            return joined
+    lines: list[Text] = [Text()]
+    for part in [*items, *same]:
+        line = lines[-1]
+        if line.cell_len and line.cell_len + 1 + part.cell_len > width:
+            lines.append(Text())
+            line = lines[-1]
+        if line.cell_len:
+            line.append(" ")
+        line.append_text(part)
+    return Text("\n").join(lines)
 
 
 class ConfigSelected(Message):
@@ -522,14 +551,21 @@ class ParetoPlot(PlotextPlot, can_focus=True):
                 marker="dot",
                 color=st.color,
             )
-        for sid in self.styles_by_system:
-            pts = self.data.frontiers.get(sid)
-            if not pts:
-                continue
+        drawn = [
+            (sid, pts) for sid in self.styles_by_system if (pts := self.data.frontiers.get(sid))
+        ]
+        for sid, pts in drawn:
             st = self.styles_by_system[sid]
             xs = [p.latency_s * 1e3 for p in pts]
             ys = [p.perf_per_tco for p in pts]
             plt.plot(xs, ys, marker=st.marker, color=st.color)  # legend: a line below
+        # every system's own points over all the lines: another system's line passing
+        # through them no longer hides them (xPU-A's under xPU-B's did)
+        for sid, pts in drawn:
+            st = self.styles_by_system[sid]
+            xs = [p.latency_s * 1e3 for p in pts]
+            ys = [p.perf_per_tco for p in pts]
+            plt.scatter(xs, ys, marker=st.marker, color=st.color)
         same = self._coincident_xy()
         if same:
             plt.scatter([x for x, _ in same], [y for _, y in same], marker=COINCIDENT_MARKER)
@@ -562,8 +598,22 @@ class PlotPane(Pane):
         return self.query_one("#plot", ParetoPlot)
 
     def set_styles(self, styles: dict[str, SystemStyle]) -> None:
-        self.legend = legend_text(styles)
+        self._legend_parts = (styles, [])
+        self.legend = self._fitted_legend()
         self.query_one("#plot-legend", Static).update(self.legend)
+
+    def _fitted_legend(self) -> Text:
+        styles, same = getattr(self, "_legend_parts", ({}, []))
+        width = self.size.width - 2 if self.size.width > 2 else None  # the legend's padding
+        return legend_text(styles, same, width)
+
+    def on_resize(self, event: Any) -> None:
+        """Refit the legend to the new width (it wraps between items only)."""
+        if not hasattr(self, "_legend_parts"):
+            return
+        self.legend = self._fitted_legend()
+        if self.plot.overlay is None:
+            self.query_one("#plot-legend", Static).update(self.legend)
 
     def show_legend(self) -> None:
         """The legend and status line of what the plot draws (systems, or the overlay)."""
@@ -636,11 +686,8 @@ class PlotPane(Pane):
         n = sum(len(v) for v in data.frontiers.values())
         extra = " (other points sampled)" if data.sampled else ""
         self.summary = f"{n} frontier points{extra}"
-        legend = legend_text(styles)
-        for a, b, k in coincident_points(data):
-            na = styles[a].name if a in styles else a
-            nb = styles[b].name if b in styles else b
-            legend.append(f"  {COINCIDENT_MARKER} {na} = {nb} at {k} point{'s' if k != 1 else ''}")
+        self._legend_parts = (styles, coincident_points(data))
+        legend = self._fitted_legend()
         self.legend = legend
         if self.plot.overlay is None:
             self.query_one("#plot-legend", Static).update(legend)
