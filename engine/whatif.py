@@ -118,6 +118,19 @@ def parse_change(text: str) -> Change:
     return normalise_change(name, (op, value))
 
 
+def parse_changes(text: str) -> list[Change]:
+    """Several `--set` changes in one line, separated by commas, semicolons or spaces:
+    'sram_bytes=*1.07, hbm_bw_bytes_per_s=3.2e12' (spaces around '=' are allowed)."""
+    joined = re.sub(r"\s*=\s*([*x+]?)\s*", r"=\1", text.strip())
+    parts = [p for p in re.split(r"[,;\s]+", joined) if p]
+    if not parts:
+        raise WhatIfError(
+            "type a change, e.g. sram_bytes=*1.07 or hbm_bw_bytes_per_s=3.2e12 "
+            "(several separated by commas)"
+        )
+    return [parse_change(p) for p in parts]
+
+
 def normalise_change(parameter: str, spec: Any) -> Change:
     """A Change from the API's (op, value) pair (or a bare value, meaning '='), checked."""
     op, value = spec if isinstance(spec, tuple) else ("=", spec)

@@ -345,6 +345,57 @@ class SessionWriter:
             self.record_config(cid)
         self._write({"type": "compare", "a": int(config_a), "b": int(config_b), "time": _utcnow()})
 
+    def record_whatif(self, config_id: int, record: dict[str, Any]) -> None:
+        """Save a what-if of one config (the TUI's `w` in the detail pane): the stored config
+        is snapshotted, and the simulated figures are kept as the record gives them
+        (`change`, `label`, `baseline`, `whatif`, `operators`), since no store holds them."""
+        self.record_config(config_id)
+        event = {"type": "whatif", "config_id": int(config_id), "time": _utcnow()}
+        self._write({**event, **_jsonable(record)})
+
+
+def whatif_markdown(record: dict[str, Any]) -> list[str]:
+    """Markdown lines for one saved what-if: its exact change, stored against simulated
+    totals and per-operator step times, labelled as simulated."""
+
+    def ms(v: Any) -> str:
+        return "-" if not isinstance(v, int | float) else f"{v * 1e3:,.4g}"
+
+    def us(v: Any) -> str:
+        return "-" if not isinstance(v, int | float) else f"{v * 1e6:,.1f}"
+
+    def pair(a: Any, b: Any) -> str:
+        a, b = "-" if a is None else a, "-" if b is None else b
+        return str(a) if a == b else f"{a} -> {b}"
+
+    base, sim = record.get("baseline") or {}, record.get("whatif") or {}
+    out = [f"**Simulated, not stored data:** {record.get('label', '?')}", ""]
+    totals = [
+        ["latency (ms)", ms(base.get("latency_s")), ms(sim.get("latency_s"))],
+        ["perf/TCO", base.get("perf_per_tco"), sim.get("perf_per_tco")],
+        ["fits memory", base.get("fits_memory"), sim.get("fits_memory")],
+        [
+            "weights in SRAM",
+            ", ".join(base.get("ops_weights_in_sram") or []) or "none",
+            ", ".join(sim.get("ops_weights_in_sram") or []) or "none",
+        ],
+    ]
+    out += [_md_table(["", "stored", "simulated"], totals), ""]
+    rows = [
+        [
+            r.get("op_type"),
+            us(r.get("stored_s")),
+            us(r.get("simulated_s")),
+            "-" if r.get("change") is None else f"{r['change'] * 100:+.1f}%",
+            pair(r.get("weights_stored"), r.get("weights_simulated")),
+            pair(r.get("bound_stored"), r.get("bound_simulated")),
+        ]
+        for r in record.get("operators") or []
+        if isinstance(r, dict)
+    ]
+    cols = ["op", "stored µs/step", "simulated µs/step", "change", "weights", "bound"]
+    return [*out, _md_table(cols, rows, cap=100)]
+
 
 def compare_markdown(session: Session, compare: dict[str, Any]) -> list[str]:
     """Markdown lines for one saved compare: per-operator step times of A and B (µs/step)."""
@@ -403,6 +454,7 @@ class Session:
     configs: dict[int, dict[str, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     compares: list[dict[str, Any]] = field(default_factory=list)  # {"a": id, "b": id, "time"}
+    whatifs: list[dict[str, Any]] = field(default_factory=list)  # record_whatif events
 
     @property
     def id(self) -> str:
@@ -520,6 +572,8 @@ def load_session(id_or_path: str) -> Session:
             }
         elif kind == "compare":
             session.compares.append(event)
+        elif kind == "whatif":
+            session.whatifs.append(event)
         # unknown event types from newer versions are ignored
     if session is None:
         raise SessionError(f"{path} is empty or has no session header; it is not a usable session.")
@@ -529,6 +583,7 @@ def load_session(id_or_path: str) -> Session:
     session.header = clean_json(session.header)
     session.turns = [clean_json(t) for t in session.turns]
     session.configs = {cid: clean_json(c) for cid, c in session.configs.items()}
+    session.whatifs = [clean_json(w) for w in session.whatifs]
     warns = [clean(w) for w in warns]
     session.warnings = warns
     for w in warns:
@@ -919,6 +974,14 @@ def export_markdown(session: Session) -> str:
             for cid in (cmp.get("a"), cmp.get("b")):
                 if cid in session.configs and cid not in referred_all:
                     referred_all.append(cid)
+    if session.whatifs:
+        out += ["", "## What-ifs (simulated)", ""]
+        for k, rec in enumerate(session.whatifs, start=1):
+            cid = rec.get("config_id")
+            out += [f"### {k}. config {cid}: {rec.get('change', '?')}", ""]
+            out += whatif_markdown(rec) + [""]
+            if cid in session.configs and cid not in referred_all:
+                referred_all.append(cid)
     if referred_all:
         out += ["", "## Configs referred to", ""]
         for cid in referred_all:

@@ -86,3 +86,34 @@ async def test_a_clean_comparison_says_lint_found_nothing(sample_store):
         await _settle(pilot)
         note = _text(app.screen.query_one("#pick-note", Static))
         assert "no comparison problems found" in note
+
+
+def _plot_lint(app: CoviewApp) -> tuple[bool, str]:
+    line = app.query_one("#plot-lint")
+    return line.display, str(line.render())
+
+
+async def test_plot_title_warns_when_the_plotted_systems_are_not_like_for_like(mismatch_store):
+    """Issue 9 item 4: the plot of the mismatch sweep carries lint's act_dtype warning, and a
+    plot of one system alone (nothing compared) does not."""
+    app = make_app(mismatch_store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot)
+        shown, text = _plot_lint(app)
+        assert shown
+        assert text == "⚠ xPU-A vs xPU-B: activation data type differs (bf16 vs int8) (lint)"
+        await pilot.press("s")  # one system alone: nothing is compared
+        await _settle(pilot)
+        assert _plot_lint(app) == (False, "")
+        await pilot.press("s", "s")  # the other alone, then all again: the warning is back
+        await _settle(pilot)
+        assert _plot_lint(app)[0]
+
+
+async def test_the_clean_sample_plot_has_no_lint_warning(sample_store):
+    app = make_app(sample_store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot)
+        assert app.plot_pane.plot.system_order  # several systems are plotted
+        assert len(app.plot_pane.plot.system_order) > 2
+        assert _plot_lint(app) == (False, "")

@@ -134,3 +134,22 @@ def test_insights_wide_takes_the_chat_cell_160x48(snap_compare, demo_store):
         await settle(pilot)
 
     assert snap_compare(make_app(demo_store), terminal_size=(160, 48), run_before=insights)
+
+
+def test_whatif_80x24(snap_compare, sample_store):
+    """Issue 9 item 3: w in the detail pane re-simulates the config; the simulated totals and
+    per-operator stored vs simulated times are on screen under a SIMULATED badge."""
+
+    async def whatif(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("f3", "enter")
+        await settle(pilot)
+        await pilot.press("w")
+        await pilot.pause()
+        for ch in "sram_bytes=*1.07, hbm_bw_bytes_per_s=3.2e12":
+            await pilot.press("space" if ch == " " else ch)
+        await pilot.press("enter")
+        await settle(pilot)
+        await settle(pilot)
+
+    assert snap_compare(make_app(sample_store), terminal_size=(80, 24), run_before=whatif)

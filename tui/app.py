@@ -25,6 +25,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, Tab, Tabs
 
+from coview.engine.analysis import clean_text as plain
 from coview.engine.types import Context, Turn
 from coview.store.browse import Browser, Filters, SearchError
 from coview.tui import fmt
@@ -34,7 +35,7 @@ from coview.tui.common import set_class
 from coview.tui.configs import PAGE_SIZE, TABLE_COLUMNS, ConfigsPane, ConfigsTable
 from coview.tui.detail import DetailPane, DetailView
 from coview.tui.filters import FilterList, FiltersPane, cycle_value
-from coview.tui.lintnote import warnings_note
+from coview.tui.lintnote import plot_warning, warnings_note
 from coview.tui.plot import (
     COLORS,
     MARKERS,
@@ -47,6 +48,7 @@ from coview.tui.plot import (
 )
 from coview.tui.review import ReviewApp, ReviewScreen
 from coview.tui.screens import HelpScreen, PickScreen, binding_rows
+from coview.tui.whatif import WhatIfRequested, WhatIfSection, saved_record
 
 __all__ = [
     "AskDone",
@@ -98,6 +100,22 @@ PANE_TITLES = {
 }
 
 
+def header_text(store: str, sweep: str, backend: str, session: str | None, width: int) -> str:
+    """The header line, fitted to `width`: labels and the app name go first, then the sweep
+    name is shortened with '…'; the session id is never cut (it names the file to review)."""
+    tail = [f"session {session}"] if session else []
+    full = " │ ".join(["coview", f"store {store}", f"sweep {sweep}", f"backend {backend}", *tail])
+    if len(full) <= width:
+        return full
+    short = " │ ".join([store, sweep, backend, *tail])
+    if len(short) <= width:
+        return short
+    room = len(sweep) - (len(short) - width) - 1
+    if room >= 4:
+        return " │ ".join([store, sweep[:room] + "…", backend, *tail])
+    return " │ ".join([store[:12] + "…", backend, *tail])[:width]
+
+
 class MainScreen(Screen):
     """Header, filters, the four panes (tabs when narrow) and the footer."""
 
@@ -128,6 +146,8 @@ class MainScreen(Screen):
 
     def on_resize(self, event) -> None:
         self.app.apply_layout(event.size.width)
+        if self.app.summary is not None:
+            self.app._update_header()
 
 
 class CoviewApp(App):
@@ -198,6 +218,8 @@ class CoviewApp(App):
         self.answered_turns = 0
         self._plot_timer: Any = None
         self._pending_plot: tuple[int, Any] | None = None
+        self._plot_lint_key: Any = None
+        self._plot_lint_cache: dict[Any, str] = {}
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
 
@@ -315,15 +337,11 @@ class CoviewApp(App):
         store = self.store_path.name
         if store.startswith("sample-"):
             store = "bundled sample"
-        parts = [
-            "coview",
-            f"store {store}",
-            f"sweep {s.sweep_id if s else '-'}",
-            f"backend {self.backend_name}",
-        ]
-        if self._session is not None:
-            parts.append(f"session {getattr(self._session, 'id', '?')}")
-        self._q("#header", Static).update(Text(" │ ".join(parts)))
+        sweep = str(s.sweep_id if s else "-")
+        session = None if self._session is None else str(getattr(self._session, "id", "?"))
+        self._q("#header", Static).update(
+            Text(header_text(store, sweep, self.backend_name, session, self.size.width - 2))
+        )
 
     # ---- layout -----------------------------------------------------------------------
     def apply_layout(self, width: int) -> None:
@@ -470,6 +488,39 @@ class CoviewApp(App):
             bits.append(f"search '{self.filters.search}'")
         bits.append("fits in memory")
         self.plot_pane.show(data, self.sys_styles, " · ".join(bits), keep=keep_config)
+        self._check_plot_lint(data)
+
+    def _check_plot_lint(self, data: Any) -> None:
+        """Lint the plotted systems against each other (once per set, in a worker): the plot
+        carries a warning when their comparison is not apples to apples."""
+        systems = tuple(sorted({*data.frontiers, *(s for s, p in data.others.items() if p)}))
+        key = (self.filters.sweep_id, systems)
+        self._plot_lint_key = key
+        if len(systems) < 2:
+            self.plot_pane.set_lint("")
+            return
+        if key in self._plot_lint_cache:
+            self.plot_pane.set_lint(self._plot_lint_cache[key])
+            return
+        self._plot_lint_worker(key)
+
+    @work(thread=True, exclusive=True, group="plot-lint")
+    def _plot_lint_worker(self, key: tuple[Any, tuple[str, ...]]) -> None:
+        from coview.engine.lint import comparison_warnings
+
+        sweep_id, systems = key
+        try:
+            text = plot_warning(
+                comparison_warnings(self.store_path, systems=systems, sweep_id=sweep_id)
+            )
+        except Exception as exc:  # the plot stays; say that lint did not run
+            text = plain(f"lint could not check the plotted systems: {type(exc).__name__}: {exc}")
+        self.call_from_thread(self._plot_lint_done, key, text)
+
+    def _plot_lint_done(self, key: tuple[Any, tuple[str, ...]], text: str) -> None:
+        self._plot_lint_cache[key] = text
+        if key == self._plot_lint_key:
+            self.plot_pane.set_lint(text)
 
     def set_context(self, config_id: int | None) -> None:
         self.context = Context(
@@ -707,6 +758,7 @@ class CoviewApp(App):
         pane = self.current_pane()
         if pane == "detail":
             self._q("#detail", DetailView).clear_compare()
+            self._q("#detail", DetailView).clear_whatif()
             self.action_pane("table")
         elif pane in ("chat", "table", "nav", "insights"):
             self.action_pane("plot")
@@ -774,6 +826,67 @@ class CoviewApp(App):
         self.action_pane("detail")
         self.record_config(other)
         self.record_compare(self.detail_config["config_id"], other)
+
+    @on(WhatIfRequested)
+    def _whatif_requested(self, event: WhatIfRequested) -> None:
+        """w then Enter in the detail pane: re-simulate that config in a worker."""
+        event.stop()
+        self._whatif_worker(event.section, dict(event.config), event.text)
+
+    @work(thread=True, exclusive=True, group="whatif")
+    def _whatif_worker(self, section: WhatIfSection, cfg: dict[str, Any], text: str) -> None:
+        """coview.engine.whatif on one config (opens the store read-only, off the UI thread);
+        the result or the engine's reason goes back to the section that asked."""
+        from coview.engine.whatif import WhatIfError, parse_changes, whatif
+
+        cid = cfg.get("config_id")
+        try:
+            changes = parse_changes(text)
+            result = whatif(
+                self.store_path,
+                str(cfg.get("system_id")),
+                changes,
+                filters={"config_id": cid},
+                sweep_id=cfg.get("sweep_id"),
+            )
+        except WhatIfError as exc:
+            self.call_from_thread(self._whatif_failed, section, cid, text, str(exc))
+            return
+        except Exception as exc:  # say what failed; the stored view is untouched
+            message = f"the simulator failed: {type(exc).__name__}: {exc}"
+            self.call_from_thread(self._whatif_failed, section, cid, text, message)
+            return
+        self.call_from_thread(self._whatif_done, section, result, cid, text)
+
+    def _whatif_failed(self, section: WhatIfSection, cid: Any, text: str, message: str) -> None:
+        if section.is_attached and section.is_current(cid, text):
+            section.show_error(message, text)
+
+    def _whatif_done(self, section: WhatIfSection, result: Any, cid: Any, text: str) -> None:
+        if not (section.is_attached and section.is_current(cid, text)):
+            return  # another config or change was asked for meanwhile
+        view = section.parent
+        if isinstance(view, DetailView):
+            view.show_whatif(result, text)
+        else:
+            section.show_result(result, text)
+        self.last_whatif = result
+        self.record_whatif(int(cid), saved_record(result, text))
+
+    @work(thread=True, group="record")
+    def record_whatif(self, config_id: int, record: dict[str, Any]) -> None:
+        """Save a what-if in the session (the config is snapshotted for the export)."""
+        writer = self.session()
+        save = getattr(writer, "record_whatif", None)
+        if save is None:
+            return
+        try:
+            save(config_id, record)
+        except Exception as exc:
+            self.call_from_thread(
+                self.notify, f"could not save the what-if in the session: {exc}", severity="warning"
+            )
+        self.call_from_thread(self._update_header)
 
     @work(thread=True, exclusive=True, group="lint")
     def _lint_worker(self, show: Callable[..., None], raw: bool = False, **which: Any) -> None:

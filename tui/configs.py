@@ -23,11 +23,13 @@ from coview.tui.plot import ConfigSelected, DrillDown
 
 PAGE_SIZE = 200
 # Column order of the configs table: the ones people compare first.
-# At 80 columns the first nine are on screen: what a config is, whether it fits in memory,
-# and its latency, perf/TCO and tok/s; the rest are a ←/→ scroll away.
+# At 80 columns the first ten are on screen: what a config is (its phase early, since the
+# table lists both phases when the filter is "all"), whether it fits in memory, and its
+# latency, perf/TCO and tok/s; the rest are a ←/→ scroll away.
 TABLE_COLUMNS = (
     "config_id",
     "system",
+    "phase",
     "batch_size",
     "tp",
     "weight_dtype",
@@ -36,7 +38,6 @@ TABLE_COLUMNS = (
     "perf_per_tco",
     "throughput_tok_per_s",
     "usd_per_1m_tokens",
-    "phase",
     "is_pareto",
     "num_chips",
     "input_len",

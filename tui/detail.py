@@ -18,6 +18,7 @@ from coview.store.browse import class_breakdown, operator_diff
 from coview.tui import fmt
 from coview.tui.common import Pane
 from coview.tui.lintnote import warnings_note
+from coview.tui.whatif import WhatIfSection
 
 
 def params_text(cfg: dict[str, Any]) -> Text:
@@ -78,6 +79,7 @@ OP_HEADERS = (
     "bytes",
 )
 OPS_NOTE = "µs are per instance; an op runs cnt times per step; share = of step time"
+STORED_OPS_NOTE = "stored rows (not the what-if): " + OPS_NOTE
 # A compare marks its largest change only when some operator really changes this much.
 MIN_CHANGE = 0.005
 
@@ -148,8 +150,8 @@ def fill_diff_table(
 
 
 class DetailView(VerticalScroll, can_focus=True):
-    """One config: parameters, totals, an optional compare (on top, where it is seen), the
-    operator breakdown and class bars."""
+    """One config: parameters, totals, an optional what-if and compare (on top, where they
+    are seen), the operator breakdown and class bars."""
 
     BINDINGS = [
         Binding("j", "scroll_down", "Down", show=False, id="detail.down"),
@@ -160,12 +162,18 @@ class DetailView(VerticalScroll, can_focus=True):
         Binding(
             "right,l", "scroll_tables(8)", "Scroll tables right", show=False, id="detail.right"
         ),
+        Binding("w", "whatif", "What-if", id="detail.whatif"),
     ]
+    # the main screen's detail pane re-simulates (it has the store); a saved session does not
+    whatif_enabled = False
+    config: dict[str, Any] | None = None  # the config shown
+    _has_ops = False
 
     def compose(self):
         yield Static(
             "Select a config (Enter in the table or plot) to see its operators.", id="detail-params"
         )
+        yield WhatIfSection(id="whatif")
         yield Static("", id="compare-title")
         yield Static("", id="compare-warnings")
         # tables inside the scrolling view do not take focus: j/k scroll the view, ←/→ the tables
@@ -188,7 +196,39 @@ class DetailView(VerticalScroll, can_focus=True):
             if table.display:
                 table.scroll_relative(x=cells, animate=False)
 
+    def action_whatif(self) -> None:
+        """w: re-simulate this config with a change, shown beside the stored operators."""
+        if not self.whatif_enabled:
+            self.notify(
+                "What-if re-simulates from the store: open `coview` on the store, not a saved "
+                "session, or run `coview whatif --system NAME --set ...`.",
+                severity="warning",
+            )
+            return
+        if self.config is None:
+            self.notify("Open a config first (Enter in the table or plot), then press w.")
+            return
+        section = self.query_one("#whatif", WhatIfSection)
+        section.open(self.config)
+        self.scroll_to_widget(section, top=True, animate=False)
+
+    def show_whatif(self, result: Any, text: str) -> None:
+        """A what-if result arrived: show it and scroll it to the top of the view."""
+        section = self.query_one("#whatif", WhatIfSection)
+        section.show_result(result, text)
+        if self.config is not None and self._has_ops:  # the table below is the stored one
+            self.query_one("#ops-note", Static).update(Text(STORED_OPS_NOTE))
+        self.focus()
+        self.call_after_refresh(self.scroll_to_widget, section, top=True, animate=False)
+
+    def clear_whatif(self) -> None:
+        self.query_one("#whatif", WhatIfSection).clear()
+        self.query_one("#ops-note", Static).update(Text(OPS_NOTE) if self._has_ops else "")
+
     def show(self, cfg: dict[str, Any], operators: list[dict[str, Any]]) -> None:
+        self.config = cfg
+        self._has_ops = bool(operators)
+        self.clear_whatif()
         self.query_one("#detail-params", Static).update(params_text(cfg))
         self.query_one("#detail-bars", Static).update(
             class_bars(operators) if operators else Text("no operator rows for this config")
@@ -256,4 +296,6 @@ class DetailPane(Pane):
     FOCUS_TARGET = "#detail"
 
     def compose(self) -> ComposeResult:
-        yield DetailView(id="detail")
+        view = DetailView(id="detail")
+        view.whatif_enabled = True
+        yield view

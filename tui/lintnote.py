@@ -37,3 +37,33 @@ def warnings_note(warnings: list[dict[str, Any]] | None, error: str | None = Non
     if n > SHOWN:
         t.append(f"\n… and {n - SHOWN} more (coview lint lists them all)")
     return t
+
+
+PLOT_SHOWN = 2  # pairs named in the plot's subtitle; the rest are counted
+
+
+def plot_warning(warnings: list[dict[str, Any]] | None) -> str:
+    """A one-line subtitle for the plot when plotted systems are not like for like:
+    '⚠ xPU-A vs xPU-B: activation data type differs (bf16 vs int8) (lint)'; '' when none."""
+    from coview.engine.lint import FIELD_WORDS
+
+    pairs = []
+    for w in warnings or []:
+        facts = w.get("facts") or {}
+        systems = facts.get("systems") or []
+        if w.get("kind") != "lint.not_comparable" or len(systems) != 2:
+            continue
+        what = []
+        for f in facts.get("fields") or []:
+            values = (facts.get("values") or {}).get(f) or []
+            shown = " / ".join(" vs ".join(plain(x) for x in v) for v in values[:2])
+            what.append(
+                f"{FIELD_WORDS.get(f, plain(f))} differs" + (f" ({shown})" if shown else "")
+            )
+        pairs.append(f"{plain(systems[0])} vs {plain(systems[1])}: {', '.join(what)}")
+    if not pairs:
+        return ""
+    text = "; ".join(pairs[:PLOT_SHOWN])
+    if len(pairs) > PLOT_SHOWN:
+        text += f"; {len(pairs) - PLOT_SHOWN} more pairs"
+    return f"⚠ {text} (lint)"

@@ -12,11 +12,17 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.geometry import Region
 from textual.message import Message
+from textual.strip import Strip
+from textual.visual import Visual, visualize
+from textual.widget import _RenderCache
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
@@ -65,15 +71,44 @@ class SystemStyle:
     marker: str
 
 
-def legend_text(styles: dict[str, SystemStyle]) -> Text:
-    """One line: each system's marker in its colour, then its name (the plot's legend)."""
-    t = Text()
+def legend_text(
+    styles: dict[str, SystemStyle],
+    coincident: list[tuple[str, str, int]] | None = None,
+    width: int | None = None,
+) -> Text:
+    """Each system's marker in its colour and its name, '@ selected', and the frontier points
+    two systems share ('= xPU-A = xPU-B at 3 points'). Fitted to `width`: first without
+    '@ selected' (the status line names the selected point), then single-spaced, and only
+    then broken into lines, between items, never inside one."""
+    items: list[Text] = []
     for st in styles.values():
-        t.append(f"{st.marker}", style=f"bold color({st.color})")
-        t.append(f" {st.name}  ")
-    t.append("@", style="bold reverse")
-    t.append(" selected")
-    return t
+        item = Text()
+        item.append(st.marker, style=f"bold color({st.color})")
+        item.append(f" {st.name}")
+        items.append(item)
+    same = []
+    for a, b, k in coincident or []:
+        na = styles[a].name if a in styles else a
+        nb = styles[b].name if b in styles else b
+        same.append(Text(f"{COINCIDENT_MARKER} {na} = {nb} at {k} point{'s' if k != 1 else ''}"))
+    selected = Text()
+    selected.append("@", style="bold reverse")
+    selected.append(" selected")
+    tries = [([*items, selected, *same], "  "), ([*items, *same], "  "), ([*items, *same], " ")]
+    for parts, sep in tries:
+        joined = Text(sep).join(parts)
+        if width is None or joined.cell_len <= width:
+            return joined
+    lines: list[Text] = [Text()]
+    for part in [*items, *same]:
+        line = lines[-1]
+        if line.cell_len and line.cell_len + 1 + part.cell_len > width:
+            lines.append(Text())
+            line = lines[-1]
+        if line.cell_len:
+            line.append(" ")
+        line.append_text(part)
+    return Text("\n").join(lines)
 
 
 class ConfigSelected(Message):
@@ -107,6 +142,100 @@ def fit_title(title: str, width: int) -> str:
     return title if len(title) <= width else title[: max(0, width - 1)] + "…"
 
 
+HIGHLIGHT_COLOR = 15  # plotext's "white", in which the highlight "@" is drawn
+
+
+@dataclass
+class BaseCanvas:
+    """The plot as plotext drew it without the highlight, and plotext's data-to-cell mapping
+    (axis limits after scaling, the frame's position), so a highlight is a one-cell patch."""
+
+    key: tuple
+    lines: list[Text]
+    xlim: tuple[float, float]
+    ylim: tuple[float, float]
+    left: int  # column of the frame's left edge
+    bottom: int  # line of the frame's bottom edge
+    width: int  # canvas cells inside the frame
+    height: int
+    log_x: bool = False
+    log_y: bool = False
+    strips: list | None = None  # the base as Textual strips, made on first use
+    strips_style: Any = None
+
+    @classmethod
+    def capture(cls, key: tuple, text: Text, monitor: Any) -> BaseCanvas:
+        lines = list(text.split("\n", allow_blank=True))
+        plain = [line.plain for line in lines]
+        top = next(i for i, s in enumerate(plain) if "┌" in s)
+        bottom = next(i for i, s in enumerate(plain) if "└" in s)
+        left, right = plain[top].index("┌"), plain[top].index("┐")
+        return cls(key, lines, tuple(monitor.xlim[0]), tuple(monitor.ylim[0]), left, bottom,
+                   right - left - 1, bottom - top - 1)  # fmt: skip
+
+    def cell(self, latency_s: float, perf_per_tco: float) -> tuple[int, int] | None:
+        """(line, column) of a point, as plotext's get_matrix_data places it; None outside."""
+
+        def place(v: float, lim: tuple[float, float], bins: int, log: bool) -> int | None:
+            if log:
+                if v <= 0:
+                    return None
+                v = math.log10(v)
+            lo, hi = lim
+            if lo is None or hi is None or hi == lo:
+                return None
+            c = math.floor(round(0.5 + (bins - 1) * (v - lo) / (hi - lo), 8))
+            return c if 0 <= c < bins else None
+
+        cx = place(latency_s * 1e3, self.xlim, self.width, self.log_x)
+        cy = place(perf_per_tco, self.ylim, self.height, self.log_y)
+        if cx is None or cy is None:
+            return None
+        return self.bottom - 1 - cy, self.left + 1 + cx
+
+    def patched_line(self, point: Point) -> tuple[int, Text] | None:
+        """(line index, that line with `@` in the point's cell); None outside the canvas."""
+        at = self.cell(point.latency_s, point.perf_per_tco)
+        if at is None:
+            return None
+        row, col = at
+        line = self.lines[row]
+        if col >= len(line):
+            return None
+        under = Style.combine(
+            [
+                sp.style
+                for sp in line.spans
+                if sp.start <= col < sp.end and isinstance(sp.style, Style)
+            ]
+        )  # the canvas background under the cell, kept as plotext keeps it
+        style = Style(color=f"color({HIGHLIGHT_COLOR})", bgcolor=under.bgcolor)
+        return row, line[:col] + Text("@", style=style) + line[col + 1 :]
+
+    def with_highlight(self, point: Point | None) -> Text | None:
+        """The base with `@` in the point's cell (None: the point is not in the drawn range)."""
+        if point is None:
+            return Text("\n").join(self.lines)
+        patched = self.patched_line(point)
+        if patched is None:
+            return None
+        row, line = patched
+        return Text("\n").join([*self.lines[:row], line, *self.lines[row + 1 :]])
+
+
+def at_row(strip: Strip, row: int) -> Strip:
+    """A line rendered on its own, with the (x, y) offsets Textual stamps on each segment
+    (for selection and mouse) moved to line `row` of the widget, as a full render has them."""
+    segments = []
+    for seg in strip:
+        st = seg.style
+        offset = st.meta.get("offset") if st is not None else None
+        if offset is not None:
+            st = st + Style.from_meta({"offset": (offset[0], row)})
+        segments.append(Segment(seg.text, st, seg.control))
+    return Strip(segments, strip.cell_length)
+
+
 class ParetoPlot(PlotextPlot, can_focus=True):
     """perf/TCO against latency, one colour and marker per system, frontiers as lines.
 
@@ -134,6 +263,10 @@ class ParetoPlot(PlotextPlot, can_focus=True):
         self.plot_title = ""
         self.overlay_on = False  # v pressed: draw the overlay (once it has loaded)
         self.overlay: SimulatorOverlay | None = None
+        self._base: BaseCanvas | None = None
+        self._drawn_row: int | None | bool = False  # the '@' line on screen (False: unknown)
+        self.off_plot: Point | None = None  # the table's config, of a phase not drawn
+        self._log_axes = (False, False)
 
     # data ------------------------------------------------------------------------------
     def set_data(
@@ -146,7 +279,7 @@ class ParetoPlot(PlotextPlot, can_focus=True):
         self.system_order = [s for s in styles if s in data.frontiers]
         self.plot_title = title
         keep = keep if keep is not None else (self.highlight.config_id if self.highlight else None)
-        self.highlight = None
+        self.highlight, self.off_plot = None, None
         if keep is not None and self.select_config(keep):
             pass
         elif self.system_order:
@@ -164,7 +297,9 @@ class ParetoPlot(PlotextPlot, can_focus=True):
         return self.data.frontiers.get(self.system_order[self.sys_index], [])
 
     def select_config(self, config_id: int, point: Point | None = None) -> bool:
-        """Highlight a config: on a frontier if it is on one, else as a lone point."""
+        """Highlight a config: on a frontier if it is on one, else as a lone point (a config
+        of another phase than the plot's is named in the status line instead)."""
+        self.off_plot = None
         for si, sid in enumerate(self.system_order):
             for pi, p in enumerate(self.data.frontiers.get(sid, [])):
                 if p.config_id == config_id:
@@ -178,10 +313,20 @@ class ParetoPlot(PlotextPlot, can_focus=True):
                     self.redraw()
                     return True
         if point is not None:
-            self.highlight = point
+            phases = self.drawn_phases()
+            if point.phase and phases and point.phase not in phases:
+                # another phase than the plot draws (table on all phases): not placed on it
+                self.highlight, self.off_plot = None, point
+            else:
+                self.highlight = point
             self.redraw()
             return True
         return False
+
+    def drawn_phases(self) -> set[str]:
+        """The phases of the points on the plot (one, unless a store mixes them)."""
+        pts = [*self.data.frontiers.values(), *self.data.others.values()]
+        return {p.phase for ps in pts for p in ps[:1] if p.phase}
 
     def current_system(self) -> str | None:
         """The system_id whose frontier the arrows walk (and the overlay shows)."""
@@ -217,7 +362,7 @@ class ParetoPlot(PlotextPlot, can_focus=True):
             self.point_index = 0 if step > 0 else len(front) - 1
         else:
             self.point_index = max(0, min(len(front) - 1, self.point_index + step))
-        self.highlight = front[self.point_index]
+        self.highlight, self.off_plot = front[self.point_index], None
         self.redraw()
         self.post_message(ConfigSelected(self.highlight.config_id, "plot", self.highlight))
 
@@ -236,7 +381,7 @@ class ParetoPlot(PlotextPlot, can_focus=True):
             )
         else:
             self.point_index = 0
-        self.highlight = front[self.point_index]
+        self.highlight, self.off_plot = front[self.point_index], None
         self.redraw()
         self.post_message(ConfigSelected(self.highlight.config_id, "plot", self.highlight))
         if self.overlay_on:
@@ -248,20 +393,95 @@ class ParetoPlot(PlotextPlot, can_focus=True):
 
     # drawing ---------------------------------------------------------------------------
     def render(self):
-        """plotext fails on tiny or degenerate canvases: say so instead of crashing."""
+        """plotext fails on tiny or degenerate canvases: say so instead of crashing.
+
+        A move of the highlight alone does not rebuild the figure: the plot without the
+        highlight is built once per data, size and title (BaseCanvas) and the `@` is put in
+        its cell, which plotext's own mapping gives (a table move used to rebuild it all)."""
         if self.size.width < 20 or self.size.height < 6:
             return Text("(plot needs at least 20x6 cells; press f for full screen)")
         try:
-            # plotext's log scale transforms the stored data during build, so a second build
-            # of the same figure loses the points: rebuild the figure on every render.
-            self._draw()
+            if self.overlay is not None:
+                self._draw()
+                return super().render()
+            key = self._base_key()
+            if self._base is None or self._base.key != key:
+                # plotext's log scale transforms the stored data during build, so a second
+                # build of the same figure loses the points: rebuild the figure every time.
+                self._draw(highlight=False)
+                self._base = BaseCanvas.capture(key, super().render(), self.plt.monitor)
+                self._base.log_x, self._base.log_y = self._log_axes
+            patched = self._base.with_highlight(self.highlight)
+            if patched is not None:
+                return patched
+            self._draw()  # a point outside the drawn ranges: let plotext place it
             return super().render()
         except (IndexError, ValueError, ZeroDivisionError, OverflowError) as exc:
             return Text(f"(cannot draw the plot here: {type(exc).__name__}; try another size)")
 
+    def _base_key(self) -> tuple:
+        return (id(self.data), tuple(self.size), self.plot_title, self.app.theme,
+                tuple((k, v.color, v.marker) for k, v in self.styles_by_system.items()))  # fmt: skip
+
     def redraw(self) -> None:
-        """Repaint with the current data and highlight (the figure is built in render)."""
-        self.refresh()
+        """Repaint with the current data and highlight (the figure is built in render). A
+        highlight move on the cached figure repaints only the lines it leaves and enters."""
+        rows = self._highlight_rows()
+        if rows is None or self._drawn_row is False:
+            self.refresh()
+            return
+        changed = {r for r in (self._drawn_row, rows) if r is not None}
+        if changed:
+            width = self.size.width
+            self.refresh(*[Region(0, r, width, 1) for r in changed])
+
+    def _highlight_rows(self) -> int | None | bool:
+        """The line the highlight goes to on the cached figure (None: no highlight), or
+        False when only a rebuild can draw it (new data or size, overlay, off the canvas)."""
+        base = self._base
+        if self.overlay is not None or base is None or base.key != self._base_key():
+            return False
+        if self.highlight is None:
+            return None
+        at = base.cell(self.highlight.latency_s, self.highlight.perf_per_tco)
+        return False if at is None else at[0]
+
+    def _render_content(self) -> None:
+        """Textual's render of all lines, from the cached figure's strips when only the
+        highlight changed: converting the whole figure to strips cost more than the move."""
+        strips = self._fast_strips()
+        if strips is None:
+            self._drawn_row = False
+            super()._render_content()
+            base = self._base
+            if base is not None and base.key == self._base_key():
+                at = self._highlight_rows()
+                self._drawn_row = None if at is False else at
+            return
+        self._render_cache = _RenderCache(self.size, strips)
+        self._dirty_regions.clear()
+
+    def _fast_strips(self) -> list | None:
+        base = self._base
+        rows = self._highlight_rows()
+        if rows is False or base is None or self.size.width < 20 or self.size.height < 6:
+            return None
+        width, height = self.size
+        style = self.visual_style
+        if base.strips is None or base.strips_style != style:
+            visual = visualize(self, Text("\n").join(base.lines))
+            base.strips = Visual.to_strips(self, visual, width, height, style)
+            base.strips_style = style
+        strips = list(base.strips)
+        if self.highlight is not None:
+            patched = base.patched_line(self.highlight)
+            if patched is None:
+                return None
+            row, line = patched
+            strip = Visual.to_strips(self, visualize(self, line), width, 1, style)[0]
+            strips[row] = at_row(strip, row)
+        self._drawn_row = rows
+        return strips
 
     def _coincident_xy(self) -> list[tuple[float, float]]:
         """Frontier points that two or more systems share (ms, perf/TCO)."""
@@ -299,7 +519,7 @@ class ParetoPlot(PlotextPlot, can_focus=True):
         title = f"{overlay.system} {overlay.phase} frontier per simulator · v: back"
         plt.title(fit_title(title, self.size.width))
 
-    def _draw(self) -> None:
+    def _draw(self, highlight: bool = True) -> None:
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
@@ -316,6 +536,7 @@ class ParetoPlot(PlotextPlot, can_focus=True):
             return
         log_x = max(lats) / max(min(lats), 1e-12) > 20
         log_y = max(ppts) / max(min(ppts), 1e-12) > 20
+        self._log_axes = (log_x, log_y)
         if log_x:
             plt.xscale("log")
         if log_y:
@@ -330,18 +551,25 @@ class ParetoPlot(PlotextPlot, can_focus=True):
                 marker="dot",
                 color=st.color,
             )
-        for sid in self.styles_by_system:
-            pts = self.data.frontiers.get(sid)
-            if not pts:
-                continue
+        drawn = [
+            (sid, pts) for sid in self.styles_by_system if (pts := self.data.frontiers.get(sid))
+        ]
+        for sid, pts in drawn:
             st = self.styles_by_system[sid]
             xs = [p.latency_s * 1e3 for p in pts]
             ys = [p.perf_per_tco for p in pts]
             plt.plot(xs, ys, marker=st.marker, color=st.color)  # legend: a line below
+        # every system's own points over all the lines: another system's line passing
+        # through them no longer hides them (xPU-A's under xPU-B's did)
+        for sid, pts in drawn:
+            st = self.styles_by_system[sid]
+            xs = [p.latency_s * 1e3 for p in pts]
+            ys = [p.perf_per_tco for p in pts]
+            plt.scatter(xs, ys, marker=st.marker, color=st.color)
         same = self._coincident_xy()
         if same:
             plt.scatter([x for x, _ in same], [y for _, y in same], marker=COINCIDENT_MARKER)
-        if self.highlight is not None:
+        if highlight and self.highlight is not None:
             h = self.highlight
             plt.scatter([h.latency_s * 1e3], [h.perf_per_tco], marker="@", color="white")
         plt.xlabel("latency ms" + (" (log)" if log_x else ""))
@@ -356,6 +584,10 @@ class PlotPane(Pane):
     FOCUS_TARGET = "#plot"
 
     def compose(self) -> ComposeResult:
+        # lint's warning when the plotted systems are not like for like (empty: hidden)
+        lint = StatusLine("", id="plot-lint")
+        lint.display = False
+        yield lint
         yield ParetoPlot(id="plot")
         # a Static, not a StatusLine: the legend may wrap to a second line, which needs a layout
         yield Static("", id="plot-legend", classes="status")
@@ -366,8 +598,22 @@ class PlotPane(Pane):
         return self.query_one("#plot", ParetoPlot)
 
     def set_styles(self, styles: dict[str, SystemStyle]) -> None:
-        self.legend = legend_text(styles)
+        self._legend_parts = (styles, [])
+        self.legend = self._fitted_legend()
         self.query_one("#plot-legend", Static).update(self.legend)
+
+    def _fitted_legend(self) -> Text:
+        styles, same = getattr(self, "_legend_parts", ({}, []))
+        width = self.size.width - 2 if self.size.width > 2 else None  # the legend's padding
+        return legend_text(styles, same, width)
+
+    def on_resize(self, event: Any) -> None:
+        """Refit the legend to the new width (it wraps between items only)."""
+        if not hasattr(self, "_legend_parts"):
+            return
+        self.legend = self._fitted_legend()
+        if self.plot.overlay is None:
+            self.query_one("#plot-legend", Static).update(self.legend)
 
     def show_legend(self) -> None:
         """The legend and status line of what the plot draws (systems, or the overlay)."""
@@ -376,6 +622,14 @@ class PlotPane(Pane):
         self.query_one("#plot-legend", Static).update(shown)
         self.shown_legend = shown.plain
         self.update_status()
+
+    def set_lint(self, text: str) -> None:
+        """The plot's lint subtitle (coview.tui.lintnote.plot_warning); '' hides it."""
+        self.lint_text = text
+        line = self.query_one("#plot-lint", StatusLine)
+        line.update(Text(text, style="bold reverse", no_wrap=True, overflow="ellipsis"))
+        if line.display != bool(text):
+            line.display = bool(text)
 
     def set_note(self, text: str) -> None:
         """A one-off message in the status line (the next move replaces it)."""
@@ -432,11 +686,8 @@ class PlotPane(Pane):
         n = sum(len(v) for v in data.frontiers.values())
         extra = " (other points sampled)" if data.sampled else ""
         self.summary = f"{n} frontier points{extra}"
-        legend = legend_text(styles)
-        for a, b, k in coincident_points(data):
-            na = styles[a].name if a in styles else a
-            nb = styles[b].name if b in styles else b
-            legend.append(f"  {COINCIDENT_MARKER} {na} = {nb} at {k} point{'s' if k != 1 else ''}")
+        self._legend_parts = (styles, coincident_points(data))
+        legend = self._fitted_legend()
         self.legend = legend
         if self.plot.overlay is None:
             self.query_one("#plot-legend", Static).update(legend)
@@ -460,6 +711,14 @@ class PlotPane(Pane):
             text = (
                 f"{overlay.system} {overlay.phase} frontier points per simulator: "
                 f"{counts or 'none'} · ↑/↓ system · v back"
+            )
+        elif h is None and plot.off_plot is not None:
+            o = plot.off_plot
+            st = plot.styles_by_system.get(o.system_id)
+            shown = ", ".join(sorted(plot.drawn_phases()))
+            text = (
+                f"#{o.config_id} {st.name if st else ''} is {o.phase}: not on this plot "
+                f"({shown}; p: phase) · ←/→ frontier · Enter open"
             )
         elif h is None:
             text = f"{getattr(self, 'summary', '')} · ←/→ frontier · ↑/↓ system · Enter open"
