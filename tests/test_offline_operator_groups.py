@@ -418,3 +418,17 @@ def test_stage1_unmodelled_operators_are_outside_knowledge(sample_store):
     missing = line.split("does not model:")[1]
     assert not any(f" {op} (" in missing for op in present)
     assert "softmax" in missing
+
+
+def test_reading_names_only_inherited_settings_that_matter(sample_store):
+    from coview.engine.types import Context
+
+    cid = one(sample_store, "SELECT config_id FROM configs WHERE system_id = 'mi300x' LIMIT 1")[0]
+    full = ask(
+        sample_store,
+        "Which system is faster at decode batch 8 TP 8 int8, xPU-A or xPU-B?",
+        context=Context(config_id=cid),
+    )
+    assert "selected config" not in full.interpretation["reading"]  # lengths have one value
+    bare = ask(sample_store, "which is faster, xPU-A or xPU-B?", context=Context(config_id=cid))
+    assert "batch" in bare.interpretation["reading"].split("of the selected config")[0]

@@ -117,8 +117,17 @@ def build(it: Intent, intent: dict, defaults: dict, notes: list[str], lex: Lexic
         # settings the question left unstated, taken from the selected config
         ctx_id, ctx_cols = ctx
         filters["from_selected_config"] = {"config_id": int(ctx_id), "columns": list(ctx_cols)}
-        shown = [_CTX_LABELS[c] for c in ctx_cols if c in _CTX_LABELS]
-        parts.append(f"{', '.join(shown) or 'settings'} of the selected config #{int(ctx_id)}")
+        varied = {
+            "input_len": ("input length", len(lex.input_lens) > 1),
+            "output_len": ("output length", len(lex.output_lens) > 1),
+            "model_id": ("model", len(lex.models) > 1),
+            "sweep_id": ("sweep", len(lex.sweeps) > 1),
+        }
+        shown = [_CTX_LABELS[c] for c in ctx_cols if c in _CTX_LABELS] + [
+            varied[c][0] for c in ctx_cols if c in varied and varied[c][1]
+        ]
+        if shown:  # a column with one value in the whole store changes nothing: not stated
+            parts.append(f"{', '.join(shown)} of the selected config #{int(ctx_id)}")
     parts += [f"{c['column']} {c['text']}" for c in constraints]
     if aggregation and aggregation["group_by"]:
         parts.append("per " + ", ".join(aggregation["group_by"]))
