@@ -230,6 +230,31 @@ def test_matched_count_is_scoped_to_fitting_pairs(sample_store):
     assert_answered(r)
     assert r.interpretation["kind"] == "compare_sweep"
     assert "fit in memory on both" in head(r)
+    n, wins = one(
+        sample_store,
+        "SELECT count(*), count(*) FILTER (WHERE a.latency_s < b.latency_s) FROM configs a "
+        "JOIN configs b USING (phase, batch_size, tp, weight_dtype, input_len, output_len) "
+        "WHERE a.system_id = 'xpu-a' AND b.system_id = 'xpu-b'",
+    )
+    assert f"faster in {wins} of all {n} matched configurations" in head(r)  # every pair too
+
+
+def test_largest_frontier_and_shortest_time(sample_store):
+    r = ask(sample_store, "Which system has the largest decode Pareto frontier?")
+    assert_answered(r)
+    top = one(
+        sample_store,
+        "SELECT s.name FROM configs c JOIN systems s USING (system_id) WHERE c.phase = 'decode' "
+        "AND c.is_pareto GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+    )[0]
+    assert head(r).startswith(top)
+    t = ask(
+        sample_store,
+        "Which system has the shortest time to first token for prefill at batch 4, TP 4, int8, "
+        "among those that fit in memory?",
+    )
+    assert_answered(t)
+    assert t.interpretation["kind"] == "rank"
 
 
 def test_any_config_assumes_no_phase(sample_store):

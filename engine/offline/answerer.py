@@ -1537,6 +1537,14 @@ class OfflineAnswerer:
             for r, win in ((ra, a), (rb, b)):
                 if r is not None:
                     text += f"\nLargest {win} lead: {gap(r)}(at {at(r)})."
+        n_all = top.get("all_pairs_matched")
+        if n_all is not None and n_all != n:
+            # users count every matched pair; the fitting ones lead, both are stated
+            text += (
+                f"\nCounting also the pairs where a config does not fit in memory: {a} is "
+                f"{good} in {top['all_pairs_a_better']} of all {n_all} matched configurations, "
+                f"{b} in {top['all_pairs_b_better']}."
+            )
         mism = top.get("pairs_dtype_mismatch") or 0
         if mism:
             r = next(

@@ -391,7 +391,7 @@ LOW_WORDS = {
     "less",
     "smaller",
 }
-FAST_WORDS = {"fastest", "quickest", "faster", "quicker", "speediest", "shorter"}
+FAST_WORDS = {"fastest", "quickest", "faster", "quicker", "speediest", "shorter", "shortest"}
 # Comparatives that make "how many configs ..." with two systems a comparison count.
 COMPARE_CLAIMS = {"cheaper", "better", "worse", "beats", "beat", "outperforms", "wins"}
 # Words that compare one operator across two systems ("how many times faster", "vs").
@@ -399,7 +399,7 @@ OP_COMPARE_WORDS = {
     "faster", "quicker", "slower", "compare", "compared", "comparison", "vs", "versus",
     "times", "ratio", "speedup",
 }  # fmt: skip
-SLOW_WORDS = {"slowest", "slower", "slow", "longer"}
+SLOW_WORDS = {"slowest", "slower", "slow", "longer", "longest"}
 CHEAP_WORDS = {"cheapest", "cheaper"}
 EFFICIENT_WORDS = {"efficient", "efficiency"}
 # Adjectives whose direction depends on the word, not on the metric's raw scale: "most
@@ -842,6 +842,15 @@ def _take_aggregate(t: _Tokens, it: Intent) -> None:
         joined,
     )
     config_count = bool(set(toks) & _COUNTABLE) and not it.aggregate
+    if set(toks) & {"frontier", "pareto"} and sup & {
+        "largest",
+        "smallest",
+        "biggest",
+        "most",
+        "fewest",
+    }:
+        # "which system has the largest decode Pareto frontier": Pareto-optimal configs counted
+        config_count = not it.aggregate
     if which and sup and (it.aggregate or config_count):
         # "which system has the most configs that fit", "which dtype has the lowest average"
         it.group_by = [_GROUP_TARGETS[which.group(1)]]
@@ -1853,6 +1862,19 @@ def _decide_kind(
         else:
             it.pareto_filter = bool(words & PARETO_WORDS) or "pareto optimal" in joined
             return
+    if (
+        len(it.systems) == 2
+        and ("how many" in joined or "number of" in joined)
+        and words & (FAST_WORDS | SLOW_WORDS | COMPARE_CLAIMS)
+        and not op_level
+    ):
+        # "in how many matched configs (same batch, TP and dtype) is xPU-A faster than
+        # xPU-B": a comparison at every matched configuration, whatever the clause names
+        it.kind = "compare"
+        if not it.metrics and words & (FAST_WORDS | SLOW_WORDS):
+            it.metrics.append(_metric(lex, "configs", "latency_s"))
+        it.metrics = [m for m in it.metrics if m is not None]
+        return
     limited = {c.column for c in it.constraints}
     counted = re.search(r"\b(?:how many|number of|count)((?:\s+\w+){1,4})", joined)
     chip_nouns = {"chips", "gpus", "tpus", "devices", "accelerators", "chip"}

@@ -518,11 +518,18 @@ MATCH_KEYS = (
 
 
 def _matched_sides(
-    it: Intent, lex: Lexicon, defaults: dict, a: str, b: str, extra: str = ""
+    it: Intent,
+    lex: Lexicon,
+    defaults: dict,
+    a: str,
+    b: str,
+    extra: str = "",
+    fitting: bool = True,
+    names: tuple[str, str] = ("pa", "pb"),
 ) -> str:
-    """`WITH pa AS (...), pb AS (...)`: the fitting configs of systems a and b with the match
-    keys, the config id and `extra` select items, for a matched-pairs join."""
-    conds = config_where(it, lex, defaults) + ["c.fits_memory IS NOT FALSE"]
+    """`WITH pa AS (...), pb AS (...)`: the (fitting) configs of systems a and b with the
+    match keys, the config id and `extra` select items, for a matched-pairs join."""
+    conds = config_where(it, lex, defaults) + (["c.fits_memory IS NOT FALSE"] if fitting else [])
     keys = ", ".join(f"c.{k}" for k in MATCH_KEYS)
 
     def side(sid: str) -> str:
@@ -532,7 +539,7 @@ def _matched_sides(
             + "\n"
         )
 
-    return "WITH pa AS (\n" + side(a) + "), pb AS (\n" + side(b) + ")"
+    return f"WITH {names[0]} AS (\n" + side(a) + f"), {names[1]} AS (\n" + side(b) + ")"
 
 
 def matched_pairs_sql(it: Intent, lex: Lexicon, defaults: dict, metric: Metric) -> str:
@@ -545,12 +552,24 @@ def matched_pairs_sql(it: Intent, lex: Lexicon, defaults: dict, metric: Metric) 
         Intent(**{**it.__dict__, "systems": []}), lex, defaults, a, b,
         f"c.act_dtype, c.kv_dtype, {col} AS v",
     )  # fmt: skip
+    every = _matched_sides(
+        Intent(**{**it.__dict__, "systems": []}), lex, defaults, a, b, f"{col} AS v",
+        fitting=False, names=("qa", "qb"),
+    )[len("WITH "):]  # fmt: skip
     better_a = "pa.v < pb.v" if metric.better != "high" else "pa.v > pb.v"
     better_b = "pa.v > pb.v" if metric.better != "high" else "pa.v < pb.v"
     using = ", ".join(MATCH_KEYS)
     sa, sb = lex.systems[a].name, lex.systems[b].name
+    tie = "abs(qa.v - qb.v) <= 1e-9 * greatest(abs(qa.v), abs(qb.v))"
+    qa_better = better_a.replace("pa.", "qa.").replace("pb.", "qb.")
+    qb_better = better_b.replace("pa.", "qa.").replace("pb.", "qb.")
     return (
-        sides + ", pairs AS (\n"
+        sides + ", " + every + ", every_pair AS (\n"
+        "  SELECT count(*) AS all_pairs_matched,\n"
+        f"    count(*) FILTER (WHERE NOT ({tie}) AND {qa_better}) AS all_pairs_a_better,\n"
+        f"    count(*) FILTER (WHERE NOT ({tie}) AND {qb_better}) AS all_pairs_b_better\n"
+        f"  FROM qa JOIN qb USING ({using})\n"
+        "), pairs AS (\n"
         f"  SELECT {using}, {lit(sa)} AS system_a, {lit(sb)} AS system_b,\n"
         "    pa.config_id AS config_a, pb.config_id AS config_b,\n"
         "    pa.act_dtype AS act_dtype_a, pb.act_dtype AS act_dtype_b,\n"
@@ -569,7 +588,7 @@ def matched_pairs_sql(it: Intent, lex: Lexicon, defaults: dict, metric: Metric) 
         "kv_dtype_a IS DISTINCT FROM kv_dtype_b) OVER () AS pairs_dtype_mismatch,\n"
         "    min(ratio_a_to_b) OVER () AS min_ratio_a_to_b,\n"
         "    max(ratio_a_to_b) OVER () AS max_ratio_a_to_b\n"
-        "  FROM pairs\n)\n"
+        "  FROM pairs CROSS JOIN every_pair\n)\n"
         "SELECT * FROM s QUALIFY row_number() OVER (PARTITION BY better ORDER BY "
         "abs(ln(nullif(ratio_a_to_b, 0))) DESC NULLS LAST, phase, batch_size, tp, "
         "weight_dtype, config_a) <= 12\n"
