@@ -457,3 +457,32 @@ def test_reading_names_only_inherited_settings_that_matter(sample_store):
     assert "selected config" not in full.interpretation["reading"]  # lengths have one value
     bare = ask(sample_store, "which is faster, xPU-A or xPU-B?", context=Context(config_id=cid))
     assert "batch" in bare.interpretation["reading"].split("of the selected config")[0]
+
+
+def test_which_uses_more_names_the_larger(sample_store):
+    r = ask(
+        sample_store,
+        "Which uses more power in total, TPU v5e or TPU v5p, at prefill batch 1, TP 16, int8?",
+    )
+    assert_answered(r)
+    top = one(
+        sample_store,
+        "SELECT s.name FROM configs c JOIN systems s USING (system_id) WHERE c.system_id IN "
+        "('tpu-v5e', 'tpu-v5p') AND c.phase = 'prefill' AND c.batch_size = 1 AND c.tp = 16 "
+        "AND c.weight_dtype = 'int8' ORDER BY c.power_w DESC LIMIT 1",
+    )[0]
+    assert head(r).startswith(f"{top} has the higher")
+
+
+def test_latency_per_output_token_is_tpot(sample_store):
+    r = ask(
+        sample_store,
+        "What is the decode latency per output token of MI300X at batch 16, TP 4, fp8?",
+    )
+    assert_answered(r)
+    t = one(
+        sample_store,
+        "SELECT latency_s FROM configs WHERE system_id = 'mi300x' AND phase = 'decode' AND "
+        "batch_size = 16 AND tp = 4 AND weight_dtype = 'fp8'",
+    )[0]
+    assert close(t, times_in(head(r)))

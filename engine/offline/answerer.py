@@ -232,6 +232,18 @@ class OfflineAnswerer:
             )
         if len(bests) > 2:
             verdict = "Best: " + verdict
+        asked = _asked_extreme(intent)
+        if asked and len(bests) == 2 and fmt_value(wv, m.unit) != fmt_value(lv, m.unit):
+            # "which uses more power, A or B": the one with more first, whatever is better
+            hi, lo = (win, lose) if wv > lv else (lose, win)
+            first, second = (hi, lo) if asked == "more" else (lo, hi)
+            word = "higher" if asked == "more" else "lower"
+            verdict = (
+                f"{self._group_label(first, intent)} has the {word} {m.label}: "
+                f"{fmt_value(first[m.column], m.unit)} vs {fmt_value(second[m.column], m.unit)} "
+                f"on {self._group_label(second, intent)} ({gap} {'more' if asked == 'more' else 'less'}, "
+                f"{ratio(hi[m.column], lo[m.column])}). " + verdict
+            )
         lead = self._yes_no(intent, bests, m, lambda r: self._group_label(r, intent))
         if not lead:
             lead = self._premise(intent, bests, m, lambda r: self._group_label(r, intent))
@@ -1626,6 +1638,27 @@ class OfflineAnswerer:
 
 # Bytes per value of the data types simulators use (outside knowledge, stated as such).
 _DTYPE_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2, "fp8": 1, "int8": 1, "int4": 0.5}
+
+
+def _asked_extreme(intent: dict) -> str | None:
+    """'more' for 'which uses more power, A or B', 'less' for 'which draws less': a which-
+    question about the amount itself rather than about better or worse."""
+    order = intent.get("order") or []
+    if "which" not in order or set(order) & {
+        "better",
+        "worse",
+        "best",
+        "worst",
+        "faster",
+        "slower",
+        "cheaper",
+    }:
+        return None
+    if set(order) & {"more", "higher", "larger", "bigger", "greater"}:
+        return "more"
+    if set(order) & {"less", "lower", "smaller", "fewer"}:
+        return "less"
+    return None
 
 
 def _one_op_per_system(ops: list[str], groups: list[list[dict]]) -> dict[str, dict] | None:

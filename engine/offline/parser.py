@@ -1628,6 +1628,14 @@ def parse(question: str, lex: Lexicon, context_config: int | None = None) -> Int
     _take_capacity(t, it)
     _take_metrics(t, it, lex)
     _capacity_as_usage(it, words, lex)
+    for i in range(1, len(t.toks) - 1):
+        if (
+            t.toks[i] == "output"
+            and t.free(i)
+            and t.toks[i - 1] == "per"
+            and t.toks[i + 1] in ("token", "tokens")
+        ):
+            t.take(i)  # "latency per output token": TPOT, the decode step per token
     _take_hourly(t, it, lex)
     _take_dtypes(t, it, lex)
     _apply_per(t, it, lex)
