@@ -712,7 +712,7 @@ class OfflineAnswerer:
                 "communication": top.get("comm_time_s"),
             }
             if all(v is not None for v in times.values()):
-                kind = max(times, key=lambda k: times[k])
+                kind = _bound_of(times)
                 rest = [k for k in times if k != kind]
                 out.append(
                     f"  It is {kind}-bound: {kind} {fmt_value(times[kind], 's')} per instance vs "
@@ -751,7 +751,7 @@ class OfflineAnswerer:
             bounds.setdefault(r["config_id"], []).append(r)
         for grp in self._by_config(ev[0].records()):
             grp = sorted(grp, key=lambda r: _need(r, "total_time_s"), reverse=True)
-            top = [f"{r['op_type']} {_share(r)} ({_time_bound(r)}-bound)" for r in grp[:3]]
+            top = [f"{r['op_type']} {_share(r)} ({_bound_of(_op_times(r))}-bound)" for r in grp[:3]]
             out.append(
                 f"On {describe(grp[0], self.lex)}, the largest operators are "
                 + ", ".join(top)
@@ -935,8 +935,7 @@ class OfflineAnswerer:
         a, b = names
         ra, rb = by_sys[a], by_sys[b]
         ta, tb = _need(ra, "total_time_s"), _need(rb, "total_time_s")
-        where = describe(ra, self.lex, False)
-        at = f" at {where}" if where == describe(rb, self.lex, False) else ""
+        at = _same_setting(ra, rb, self.lex)
         locs = ""
         if ra.get("weights_location") and rb.get("weights_location"):
             la, lb = str(ra["weights_location"]).upper(), str(rb["weights_location"]).upper()
@@ -997,8 +996,7 @@ class OfflineAnswerer:
         if a not in by_sys or b not in by_sys:
             return ""
         ra, rb = by_sys[a], by_sys[b]
-        same = describe(ra, self.lex, False) == describe(rb, self.lex, False)
-        at = f" per step at {describe(ra, self.lex, False)}" if same else " per step"
+        at = " per step" + _same_setting(ra, rb, self.lex)
         return premise_lead(
             intent,
             (a, _need(ra, "total_time_s")),
@@ -1019,12 +1017,8 @@ class OfflineAnswerer:
         for grp in self._by_config(ev[0].records()):
             lines, hits = [], []
             for r in grp:
-                times = {
-                    "compute": _need(r, "compute_time_s"),
-                    "memory": _need(r, "memory_time_s"),
-                    "communication": _need(r, "comm_time_s"),
-                }
-                kind = max(times, key=lambda k: times[k])
+                times = _op_times(r)
+                kind = _bound_of(times)
                 others = [k for k in times if k != kind]
                 line = (
                     f"  {r['op_type']} is {kind}-bound: {kind} "
@@ -1060,12 +1054,8 @@ class OfflineAnswerer:
             return ""
         parts, ok = [], True
         for r in named:
-            times = {
-                "compute": _need(r, "compute_time_s"),
-                "memory": _need(r, "memory_time_s"),
-                "communication": _need(r, "comm_time_s"),
-            }
-            kind = max(times, key=lambda k: times[k])
+            times = _op_times(r)
+            kind = _bound_of(times)
             ok = ok and kind == want
             rest = [k for k in times if k != kind]
             parts.append(
@@ -1176,8 +1166,7 @@ class OfflineAnswerer:
             return ""
         a, b = names
         ta, tb = _need(by[a], "selected_time_s"), _need(by[b], "selected_time_s")
-        where = describe(by[a], self.lex, False)
-        at = f" at {where}" if where == describe(by[b], self.lex, False) else ""
+        at = _same_setting(by[a], by[b], self.lex)
         if fmt_value(ta, "s") == fmt_value(tb, "s"):
             return f"{what} take the same time on {a} and {b}: {fmt_value(ta, 's')} per step{at}."
         slow, fast = (a, b) if ta > tb else (b, a)
@@ -1887,16 +1876,25 @@ def _share(r: dict, col: str = "total_time_s", of: str = "config_op_time_s") -> 
     return f"{part / total * 100:.1f}%" if total else "n/a"
 
 
-def _time_bound(r: dict) -> str:
-    """compute, memory or communication: the largest of an operator's three times."""
-    times = {
-        "communication": _need(r, "comm_time_s"),
+def _op_times(r: dict) -> dict[str, float]:
+    """An operator's per-instance compute, memory and communication times (NULL refused)."""
+    return {
         "compute": _need(r, "compute_time_s"),
         "memory": _need(r, "memory_time_s"),
+        "communication": _need(r, "comm_time_s"),
     }
-    if times["communication"] > 0 and times["communication"] >= max(times.values()):
-        return "communication"
-    return "compute" if times["compute"] >= times["memory"] else "memory"
+
+
+def _bound_of(times: dict[str, float]) -> str:
+    """The bound of an operator: the largest of its three times (a tie goes to the first of
+    compute, memory, communication; sqlgen.TIME_BOUND_SQL is the same rule in SQL)."""
+    return max(times, key=lambda k: times[k])
+
+
+def _same_setting(ra: dict, rb: dict, lex: Lexicon) -> str:
+    """' at decode, batch 8, TP 8, int8' when two compared rows share their settings."""
+    where = describe(ra, lex, False)
+    return f" at {where}" if where == describe(rb, lex, False) else ""
 
 
 def _tail(intent: dict) -> str:

@@ -378,18 +378,21 @@ def op_class_sql(it: Intent, lex: Lexicon, defaults: dict, per_system: bool) -> 
     )
 
 
+# An operator's bound: the largest of its three per-instance times, a tie going to the first
+# of compute, memory, communication (answerer._bound_of is the same rule in Python).
+TIME_BOUND_SQL = (
+    "CASE WHEN o.compute_time_s >= greatest(o.memory_time_s, o.comm_time_s) THEN 'compute' "
+    "WHEN o.memory_time_s >= o.comm_time_s THEN 'memory' ELSE 'communication' END"
+)
+
+
 def op_bound_sum_sql(it: Intent, lex: Lexicon, defaults: dict, per_system: bool) -> str:
     """Operator time per bound of the chosen config(s), the bound decided from the three
     per-instance times (compute, memory, communication), not from the bound column."""
     total = "sum(o.roofline_time_s * o.count)"
-    bound = (
-        "CASE WHEN o.comm_time_s >= greatest(o.compute_time_s, o.memory_time_s) "
-        "AND o.comm_time_s > 0 THEN 'communication' "
-        "WHEN o.compute_time_s >= o.memory_time_s THEN 'compute' ELSE 'memory' END"
-    )
     return (
         cfg_cte(it, lex, defaults, per_system) + f"\nSELECT {', '.join(_CFG_OUT)},\n"
-        f"  {bound} AS time_bound,\n"
+        f"  {TIME_BOUND_SQL} AS time_bound,\n"
         f"  {total} AS bound_time_s,\n"
         f"  100.0 * {total} / nullif(sum({total}) OVER (PARTITION BY cfg.config_id), 0)"
         " AS bound_share_pct,\n"
