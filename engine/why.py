@@ -817,6 +817,17 @@ def bottlenecks(con: duckdb.DuckDBPyConnection, config_id: int, top: int = 3) ->
     return _explanation("bottlenecks", summary, facts, rec)
 
 
+def collectives_in_order(ops: list[dict[str, Any]]) -> list[tuple[dict, dict | None]]:
+    """(collective, the non-collective operator listed before it) for one config's operator
+    rows in op_index order: where the data places each collective."""
+    out = []
+    for i, o in enumerate(ops):
+        if o.get("op_class") == "collective":
+            prev = next((p for p in reversed(ops[:i]) if p.get("op_class") != "collective"), None)
+            out.append((o, prev))
+    return out
+
+
 def collectives(con: duckdb.DuckDBPyConnection, config_id: int) -> Explanation:
     """The collectives of one config: after which operator each is listed (op_index order),
     how many run per step (count) and per layer, bytes sent and time."""
@@ -834,10 +845,7 @@ def collectives(con: duckdb.DuckDBPyConnection, config_id: int) -> Explanation:
         {"config_id": int(config_id)},
     )
     found = []
-    for i, o in enumerate(ops):
-        if o["op_class"] != "collective":
-            continue
-        prev = next((p for p in reversed(ops[:i]) if p["op_class"] != "collective"), None)
+    for o, prev in collectives_in_order(ops):
         layers = o["num_layers"] if o["layer_name"] == "decoder" else None
         found.append(
             {

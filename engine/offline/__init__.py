@@ -545,21 +545,7 @@ class OfflineSelector:
                 # "is MI300X the fastest system?": rank every system, then check the named one
                 intent["subject"] = lex.systems[it.systems[0]].name
                 it.systems = []
-            per_system = (
-                not it.systems
-                and not (
-                    words
-                    & {
-                        "config",
-                        "configs",
-                        "configuration",
-                        "configurations",
-                        "setting",
-                        "settings",
-                    }
-                )
-                or len(it.systems) > 1
-            )
+            per_system = not it.systems and not (words & _CONFIG_WORDS) or len(it.systems) > 1
             if words & {"system", "systems", "chip", "chips", "hardware", "accelerator"}:
                 per_system = len(it.systems) != 1
             intent["per_system"] = per_system
@@ -772,23 +758,26 @@ _CLAIMS = COMPARATIVES | {
 _CTX_DTYPES = ("weight_dtype", "act_dtype", "kv_dtype")
 
 
+def _ids_in_sweep(ids: list[str], present: set[str], known: dict) -> list[str] | None:
+    """Each id as the sweep holds it: itself, or the sweep's id of the same name; None when
+    one of them is not in the sweep at all."""
+    out = []
+    for i in ids:
+        same = [x for x in present if x in known and known[x].name == known[i].name]
+        if i not in present and not same:
+            return None
+        out.append(i if i in present else same[0])
+    return out
+
+
 def _remap_to_sweep(it: Intent, lex: Lexicon, sweep_id: str, apply: bool = False) -> bool:
     """Whether the sweep holds every named system and model, matched by name; with `apply`,
     the intent's ids become that sweep's own ids (GenZ's 'H100_GPU' for coview's 'h100')."""
     systems, models = lex.sweep_contents.get(sweep_id, (set(), set()))
-    new_sys, new_mod = [], []
-    for sid in it.systems:
-        name = lex.systems[sid].name
-        same = [s for s in systems if s in lex.systems and lex.systems[s].name == name]
-        if sid not in systems and not same:
-            return False
-        new_sys.append(sid if sid in systems else same[0])
-    for mid in it.models:
-        name = lex.models[mid].name
-        same = [m for m in models if m in lex.models and lex.models[m].name == name]
-        if mid not in models and not same:
-            return False
-        new_mod.append(mid if mid in models else same[0])
+    new_sys = _ids_in_sweep(it.systems, systems, lex.systems)
+    new_mod = _ids_in_sweep(it.models, models, lex.models)
+    if new_sys is None or new_mod is None:
+        return False
     if apply:
         it.systems, it.models = new_sys, new_mod
     return True

@@ -771,16 +771,12 @@ class OfflineAnswerer:
         return "\n".join(out) + _tail(intent)
 
     def _a_op_collectives(self, intent: dict, ev: list[Evidence]) -> str:
+        from coview.engine.why import collectives_in_order
+
         out = []
         for grp in self._by_config(ev[0].records()):
-            grp = sorted(grp, key=lambda r: r["op_index"])
             found = []
-            for i, r in enumerate(grp):
-                if r.get("op_class") != "collective":
-                    continue
-                prev = next(
-                    (p for p in reversed(grp[:i]) if p.get("op_class") != "collective"), None
-                )
+            for r, prev in collectives_in_order(sorted(grp, key=lambda r: r["op_index"])):
                 sent = (
                     f"sending {fmt_value(r['bytes_comm'], 'B')} per instance"
                     if r.get("bytes_comm")
