@@ -1178,8 +1178,6 @@ def _capacity_as_usage(it: Intent, words: set[str], lex: Lexicon) -> None:
         for m in it.metrics
         if (m.table, m.column) in (("systems", "hbm_bytes"), ("systems", "sram_bytes"))
     ]
-    if not caps:
-        return
     for m in caps:
         sram = m.column == "sram_bytes"
         if it.op_types and sram and words & (_NEED | USAGE_WORDS):
@@ -1870,12 +1868,9 @@ def _decide_kind(
         else:
             it.pareto_filter = bool(words & PARETO_WORDS) or "pareto optimal" in joined
             return
-    if (
-        len(it.systems) == 2
-        and ("how many" in joined or "number of" in joined)
-        and words & (FAST_WORDS | SLOW_WORDS | COMPARE_CLAIMS)
-        and not op_level
-    ):
+    # two systems and a comparative: "in how many configs is xPU-A faster than xPU-B"
+    compares_two = len(it.systems) == 2 and bool(words & (FAST_WORDS | SLOW_WORDS | COMPARE_CLAIMS))
+    if compares_two and ("how many" in joined or "number of" in joined) and not op_level:
         # "in how many matched configs (same batch, TP and dtype) is xPU-A faster than
         # xPU-B": a comparison at every matched configuration, whatever the clause names
         it.kind = "compare"
@@ -1902,8 +1897,7 @@ def _decide_kind(
         )
         and not counts_chips  # "how many TPU v5e chips do I need": a chip count, not configs
         and not op_level
-        # "in how many matched configs is xPU-A faster than xPU-B": a sweep-wide comparison
-        and not (len(it.systems) == 2 and words & (FAST_WORDS | SLOW_WORDS | COMPARE_CLAIMS))
+        and not compares_two  # "count the configs where A beats B": a comparison too
         and all(m.column in limited for m in it.metrics)
         and (words & _COUNTABLE or words & FIT_WORDS or it.constraints)
     ):
