@@ -690,12 +690,19 @@ _MEMBER_LIST_RE = re.compile(
 )
 
 
-def _op_by_alias(phrase: str, known: dict[str, str]) -> str | None:
-    phrase = " ".join(phrase.lower().replace("_", " ").split())
+def op_phrases(known: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    """Token phrase -> the op types it names, for the op types of a store: each op type by
+    its name and aliases ('q proj', 'gate'), and each group word by its present members."""
+    out: dict[str, tuple[str, ...]] = {}
     for op in known:
-        if phrase == op.replace("_", " ") or phrase in OP_ALIASES.get(op, ()):
-            return op
-    return None
+        out[" ".join(tokens(op))] = (op,)
+        for a in OP_ALIASES.get(op, ()):
+            out[" ".join(tokens(a))] = (op,)
+    for g, ops in OP_GROUPS.items():
+        present = tuple(o for o in ops if o in known)
+        if present:
+            out[" ".join(tokens(g))] = present
+    return out
 
 
 def expand_op_lists(text: str, known: dict[str, str]) -> str:
@@ -706,13 +713,19 @@ def expand_op_lists(text: str, known: dict[str, str]) -> str:
     the group word before it ('ffn' + 'up' = ffn_up), or before 'projections' ('up proj');
     anything else ('perf/tco', 'tok/s') is left as it is."""
 
+    phrases = op_phrases(known)
+
+    def one_op(phrase: str) -> str | None:
+        ops = phrases.get(" ".join(tokens(phrase)), ())
+        return ops[0] if len(ops) == 1 else None
+
     def member_op(member: str, pre: str, post: bool) -> str | None:
         group = OP_GROUPS.get(pre, ())
         for op in group:
             if op in known and op.rsplit("_", 1)[-1] == member.lower():
                 return op
         for phrase in (f"{pre} {member}" if pre else "", f"{member} proj" if post else "", member):
-            if phrase and (op := _op_by_alias(phrase, known)):
+            if phrase and (op := one_op(phrase)):
                 return op
         return None
 
@@ -726,7 +739,7 @@ def expand_op_lists(text: str, known: dict[str, str]) -> str:
         if None in ops:
             return m.group(0)
         group = OP_GROUPS.get(pre, ())
-        named_by_pre = group or (pre and _op_by_alias(f"{pre} {members[0]}", known))
+        named_by_pre = group or (pre and one_op(f"{pre} {members[0]}"))
         keep = "" if named_by_pre or not pre else m.group("pre") + " "
         tail = " " if m.group(0)[-1:].isspace() else ""
         return keep + " and ".join(dict.fromkeys(ops)) + tail

@@ -20,15 +20,14 @@ from coview.engine.offline.lexicon import (
     COMPONENT_WORDS,
     DTYPE_ALIASES,
     MODEL_FAMILIES,
-    OP_ALIASES,
     OP_CLASS_ALIASES,
-    OP_GROUPS,
     PURCHASE_WORDS,
     TRAINING_WORDS,
     UNKNOWN_METRIC_WORDS,
     Lexicon,
     Metric,
     expand_op_lists,
+    op_phrases,
     squash,
     tokens,
 )
@@ -1008,16 +1007,7 @@ def _take_entities(t: _Tokens, it: Intent, lex: Lexicon, original: str) -> None:
     # order systems by first mention (n-gram passes find long names first)
     it.systems.sort(key=lambda sid: first_pos.get(sid, 0))
     # op types, groups and classes
-    op_phr: dict[str, tuple[str, ...]] = {}
-    for op in lex.op_types:
-        op_phr[" ".join(tokens(op))] = (op,)
-        for a in OP_ALIASES.get(op, ()):
-            op_phr[" ".join(tokens(a))] = (op,)
-    for g, ops in OP_GROUPS.items():
-        present = tuple(o for o in ops if o in lex.op_types)
-        if present:
-            op_phr[" ".join(tokens(g))] = present
-    for _i, _n, ops in t.find_phrases(op_phr):
+    for _i, _n, ops in t.find_phrases(op_phrases(lex.op_types)):
         it.said.append(" ".join(t.orig[_i : _i + _n]))
         for o in ops:
             if o not in it.op_types:
